@@ -1,0 +1,55 @@
+# envoy-grpc: `make run` starts the server, `make test` runs everything CI runs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+RUN_STAMP  := $(VENV)/.run-installed
+DEV_STAMP  := $(VENV)/.dev-installed
+NODE_STAMP := node_modules/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test lint proto check-proto bench clean help
+
+help:
+	@echo "make run    - create .venv, install, start the server in the foreground"
+	@echo "make test   - install test tools, lint (ruff, mypy, buf) and run the test suite"
+	@echo "make lint   - ruff, mypy and buf lint only"
+	@echo "make proto  - regenerate the Python stubs from proto/"
+	@echo "make bench  - run the benchmarks in bench/ (prints a table, writes bench/results/*.json)"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: $(RUN_STAMP)
+	$(BIN)/envoy-grpc serve $(ARGS)
+
+proto: $(DEV_STAMP)
+	$(BIN)/python scripts/gen_proto.py
+
+lint: $(DEV_STAMP) $(NODE_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	npx --no-install buf lint
+	npx --no-install buf format -d --exit-code --path proto/envoy
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

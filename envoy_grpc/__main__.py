@@ -1,0 +1,3 @@
+from envoy_grpc.cli import main
+
+main()

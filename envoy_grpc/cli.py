@@ -1,0 +1,236 @@
+"""The `envoy-grpc` command: run the server, see whether one runs, and operate it over its API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import urllib.error
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from envoy_grpc import __version__, config
+from envoy_grpc.client_http import ApiError, Client
+from envoy_grpc.logs import setup_logging
+
+
+def _environment() -> config.Config:
+    try:
+        return config.from_environment()
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="envoy-grpc")
+def cli() -> None:
+    """envoy-grpc: identity, push messaging, sessions and knowledge for AI coding agents.
+
+    The server speaks gRPC (default 127.0.0.1:9877, with reflection) and HTTP+JSON
+    (default 127.0.0.1:9876). Client commands find it through ENVOY_URL.
+    """
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on [env ENVOY_HOST; default 127.0.0.1]. "
+              "Loopback keeps the server private to this machine; use 0.0.0.0 to expose it (registration "
+              "then needs the operator token, and --auth=trust is refused).")
+@click.option("--grpc-port", type=int, default=None, help="gRPC port [env ENVOY_GRPC_PORT; default 9877; 0 = free port].")
+@click.option("--http-port", type=int, default=None, help="HTTP+JSON gateway port [env ENVOY_HTTP_PORT; default 9876; "
+              "0 = free port].")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Where envoy.db and the token files live [env ENVOY_HOME; default ~/.local/share/envoy-grpc].")
+@click.option("--auth", type=click.Choice(["token", "trust"]), default="token", show_default=True,
+              help="token: every call carries 'authorization: Bearer <token>'. trust: the X-Agent-Id header "
+              "is believed, as the original envoy did (loopback or Unix socket only).")
+@click.option("--registration", type=click.Choice(["open", "operator"]), default=None,
+              help="open: anyone who can reach the server may register root agents. operator: only with the "
+              "operator token. [default: open on loopback, operator otherwise]")
+@click.option("--max-body", type=int, default=config.DEFAULT_MAX_BODY, show_default=True,
+              help="Largest HTTP request body accepted, in bytes (larger gets 413).")
+@click.option("--socket", type=click.Path(path_type=Path), default=None,
+              help="Also serve gRPC on this Unix socket, for local clients.")
+@click.option("--no-http", is_flag=True, help="Serve gRPC only, without the HTTP gateway.")
+@click.option("--circuit-cooldown", type=float, default=60.0, show_default=True,
+              help="Seconds an open circuit breaker waits before letting one delivery through.")
+@click.option("--shutdown-grace", type=float, default=5.0, show_default=True,
+              help="Seconds in-flight calls get to finish on SIGTERM/SIGINT.")
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json writes one JSON object per log line.")
+def serve(
+    host: str | None,
+    grpc_port: int | None,
+    http_port: int | None,
+    data_dir: Path | None,
+    auth: config.AuthMode,
+    registration: config.RegistrationMode | None,
+    max_body: int,
+    socket: Path | None,
+    no_http: bool,
+    circuit_cooldown: float,
+    shutdown_grace: float,
+    log_level: str,
+    log_format: str,
+) -> None:
+    """Run the server in the foreground until SIGTERM or Ctrl-C.
+
+    Example: envoy-grpc serve --grpc-port 0 --http-port 0 --data-dir /tmp/envoy
+    """
+    from envoy_grpc.server.app import StartupError, serve as run_server
+
+    settings = _environment()
+    overrides: dict[str, Any] = {
+        "host": host,
+        "grpc_port": grpc_port,
+        "http_port": http_port,
+        "data_dir": data_dir,
+        "registration": registration,
+        "socket": socket,
+    }
+    settings = replace(
+        settings,
+        **{k: v for k, v in overrides.items() if v is not None},
+        auth=auth,
+        max_body=max_body,
+        http=not no_http,
+        circuit_cooldown=circuit_cooldown,
+        shutdown_grace=shutdown_grace,
+        log_level=log_level.upper(),
+        log_format="json" if log_format == "json" else "text",
+    )
+    setup_logging(settings.log_level, settings.log_format)
+    try:
+        settings.check()
+        asyncio.run(run_server(settings))
+    except (StartupError, ValueError) as error:
+        logging.getLogger("envoy_grpc").error("%s", error)
+        raise SystemExit(1) from None
+
+
+@cli.command()
+def status() -> None:
+    """Say whether a server answers at ENVOY_URL and where its data lives.
+
+    Example: ENVOY_URL=http://127.0.0.1:9876 envoy-grpc status
+    """
+    settings = _environment()
+    client = Client.from_environment(settings.data_dir)
+    click.echo(f"data directory: {settings.data_dir}")
+    click.echo(f"database:       {settings.db_path} ({'exists' if settings.db_path.exists() else 'not created yet'})")
+    click.echo(f"operator token: {settings.operator_token_path}")
+    try:
+        health = client.call("GET", "/health", timeout=2)
+    except (urllib.error.URLError, OSError, ApiError) as error:
+        click.echo(f"server:         not answering at {client.url} ({error})")
+        raise SystemExit(1) from None
+    click.echo(
+        f"server:         {health['status']} at {client.url}, up {health['uptime_seconds']} s, "
+        f"{health['agents_online']} agents online, version {health.get('version', '?')}"
+    )
+
+
+def _client(token: str | None) -> Client:
+    return Client.from_environment(_environment().data_dir, token)
+
+
+def _run(client: Client, method: str, path: str, body: Any = None) -> Any:
+    try:
+        return client.call(method, path, body)
+    except ApiError as error:
+        raise click.ClickException(str(error)) from None
+    except (urllib.error.URLError, OSError) as error:
+        raise click.ClickException(f"cannot reach the server at {client.url}: {error}") from None
+
+
+def _print(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+token_option = click.option("--token", default=None, help="Bearer token [env ENVOY_TOKEN; default the operator token].")
+
+
+@cli.group()
+def agents() -> None:
+    """Inspect and manage agents through the API."""
+
+
+@agents.command("list")
+@click.option("--kind", default="", help="Only agents of this kind.")
+@click.option("--parent", default="", help="Only children of this agent.")
+@click.option("--lifecycle", type=click.Choice(["", "active", "retired"]), default="")
+@token_option
+def agents_list(kind: str, parent: str, lifecycle: str, token: str | None) -> None:
+    """List agents in ID order, one per line.
+
+    Example: envoy-grpc agents list --lifecycle active
+    """
+    client = _client(token)
+    page_token = ""
+    while True:
+        query = f"/agents?kind={kind}&parent_id={parent}&lifecycle={lifecycle}&page_token={page_token}"
+        page = _run(client, "GET", query)
+        for agent in page["agents"]:
+            state = agent["status"]["state"] if agent["status"] else "-"
+            click.echo(f"{agent['agent_id']:<12} {agent['lifecycle']:<8} {agent['kind']:<10} {state:<15} {agent['name']}")
+        page_token = page["next_page_token"]
+        if not page_token:
+            break
+
+
+@agents.command("show")
+@click.argument("agent_id")
+@token_option
+def agents_show(agent_id: str, token: str | None) -> None:
+    """Print one agent as JSON.
+
+    Example: envoy-grpc agents show id1
+    """
+    _print(_run(_client(token), "GET", f"/agents/{agent_id}"))
+
+
+@agents.command("register")
+@click.argument("name")
+@click.option("--kind", default="custom", show_default=True)
+@click.option("--parent", default=None, help="Register a child of this agent.")
+@token_option
+def agents_register(name: str, kind: str, parent: str | None, token: str | None) -> None:
+    """Register an agent and print its ID and token (shown once).
+
+    Example: envoy-grpc agents register reviewer --kind claude
+    """
+    body: dict[str, Any] = {"name": name, "kind": kind}
+    if parent:
+        body["parent_id"] = parent
+    _print(_run(_client(token), "POST", "/agents", body))
+
+
+@agents.command("retire")
+@click.argument("agent_id")
+@token_option
+def agents_retire(agent_id: str, token: str | None) -> None:
+    """Retire an agent and its descendants (their tokens stop working).
+
+    Example: envoy-grpc agents retire id3
+    """
+    _print(_run(_client(token), "POST", f"/agents/{agent_id}/retire", {}))
+
+
+@agents.command("rotate-token")
+@click.argument("agent_id")
+@token_option
+def agents_rotate_token(agent_id: str, token: str | None) -> None:
+    """Issue a new token for an agent; the old one stops working.
+
+    Example: envoy-grpc agents rotate-token id1
+    """
+    _print(_run(_client(token), "POST", f"/agents/{agent_id}/token", {}))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,199 @@
+"""Assemble and run the server: storage, registry, gRPC services, health, reflection, gateway.
+
+`start(config)` returns a running server with its bound ports (port 0 picks a free one), so tests
+call it directly; `serve(config)` adds signal handling and runs until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import _async as health_aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from envoy_grpc.config import Config, is_loopback
+from envoy_grpc.core import tokens
+from envoy_grpc.core.agents import AgentRegistry
+from envoy_grpc.core.auth import Authenticator
+from envoy_grpc.core.circuit import CircuitBreakers
+from envoy_grpc.gen.envoy.v1 import agents_pb2_grpc, system_pb2_grpc
+from envoy_grpc.server import methods
+from envoy_grpc.server.interceptor import EnvoyInterceptor
+from envoy_grpc.services import unimplemented
+from envoy_grpc.services.agents import AgentService
+from envoy_grpc.services.system import SystemService
+from envoy_grpc.store.db import Database
+from gateway.app import Gateway
+
+log = logging.getLogger(__name__)
+
+IMPLEMENTED = {"envoy.v1.AgentService", "envoy.v1.SystemService"}
+
+# Options for many long-lived streams (reference/grpc-python-notes.md §2.8). so_reuseport is off so
+# that a second server on the same port fails instead of silently sharing it.
+SERVER_OPTIONS = [
+    ("grpc.so_reuseport", 0),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.max_concurrent_streams", 20_000),
+    ("grpc.server.max_pending_requests", 20_000),
+    ("grpc.server.max_pending_requests_hard_limit", 40_000),
+]
+
+
+class StartupError(RuntimeError):
+    """The server could not start; the message says why and what to do."""
+
+
+@dataclass
+class RunningServer:
+    config: Config
+    db: Database
+    registry: AgentRegistry
+    grpc_server: grpc.aio.Server
+    health: health_aio.HealthServicer
+    system: SystemService
+    grpc_port: int
+    http_port: int | None = None
+    gateway: Gateway | None = None
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def grpc_target(self) -> str:
+        host = self.config.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"[{host}]:{self.grpc_port}" if ":" in host else f"{host}:{self.grpc_port}"
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Shut down in order: health NOT_SERVING, gateway, streams, gRPC server, writer, database."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        grace = self.config.shutdown_grace if grace is None else grace
+        self.system.shutting_down = True
+        await self.health.enter_graceful_shutdown()
+        if self.gateway is not None:
+            await self.gateway.stop()
+        await self.grpc_server.stop(grace)
+        await self.db.close()
+        log.info("server stopped")
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+
+async def _register_health(server: grpc.aio.Server) -> health_aio.HealthServicer:
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    await health.set("", health_pb2.HealthCheckResponse.SERVING)
+    for service in methods.services():
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if service.full_name in IMPLEMENTED
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        await health.set(service.full_name, status)
+    return health
+
+
+def _bind(server: grpc.aio.Server, config: Config) -> int:
+    address = f"[{config.host}]:{config.grpc_port}" if ":" in config.host else f"{config.host}:{config.grpc_port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:
+        raise StartupError(
+            f"cannot listen for gRPC on {address}: {error}. Is another envoy-grpc already running there? "
+            f"Stop it, or pick another port with --grpc-port (0 picks a free one)."
+        ) from None
+    if port == 0:
+        raise StartupError(f"cannot listen for gRPC on {address}; is the port in use? Try --grpc-port 0")
+    if config.socket is not None:
+        config.socket.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            config.socket.unlink()
+        server.add_insecure_port(f"unix:{config.socket}")
+    return port
+
+
+async def start(config: Config) -> RunningServer:
+    """Open the database, start the gRPC server and the gateway; return once both accept calls."""
+    config.check()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    operator_token = tokens.load_or_create_token_file(config.operator_token_path)
+    db = Database(config.db_path, readers=config.reader_threads)
+    await db.open()
+    circuits = CircuitBreakers(config.circuit_threshold, config.circuit_cooldown)
+    registry = AgentRegistry(db, circuits)
+    await registry.load()
+    authenticator = Authenticator(config.auth, registry, operator_token)
+    server = grpc.aio.server(
+        interceptors=[EnvoyInterceptor(authenticator, methods.method_table())], options=SERVER_OPTIONS
+    )
+    system = SystemService(registry)
+    agents_pb2_grpc.add_AgentServiceServicer_to_server(
+        AgentService(registry, config.registration_mode == "open"), server
+    )
+    system_pb2_grpc.add_SystemServiceServicer_to_server(system, server)
+    server.add_generic_rpc_handlers(
+        [unimplemented.generic_handler(s) for s in methods.services() if s.full_name not in IMPLEMENTED]
+    )
+    health = await _register_health(server)
+    service_names = [s.full_name for s in methods.services()]
+    reflection.enable_server_reflection([*service_names, "grpc.health.v1.Health", reflection.SERVICE_NAME], server)
+    try:
+        grpc_port = _bind(server, config)
+    except StartupError:
+        await db.close()
+        raise
+    await server.start()
+    running = RunningServer(config, db, registry, server, health, system, grpc_port)
+    log.info("gRPC listening on %s:%d", config.host, grpc_port)
+    if config.http:
+        await _start_gateway(running)
+    return running
+
+
+async def _start_gateway(running: RunningServer) -> None:
+    gateway = Gateway(running.grpc_target, max_body=running.config.max_body)
+    try:
+        running.http_port = await gateway.start(running.config.host, running.config.http_port)
+    except OSError as error:
+        await running.stop(0)
+        raise StartupError(
+            f"cannot listen for HTTP on {running.config.host}:{running.config.http_port}: {error.strerror}. "
+            f"Is another envoy-grpc already running there? Pick another port with --http-port (0 picks a free one)."
+        ) from None
+    running.gateway = gateway
+    log.info("HTTP gateway listening on %s:%d", running.config.host, running.http_port)
+
+
+async def serve(config: Config) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    running = await start(config)
+    mode = "open" if config.registration_mode == "open" else "operator only"
+    log.info(
+        "envoy-grpc ready: data in %s, auth=%s, registration %s%s",
+        config.data_dir,
+        config.auth,
+        mode,
+        "" if is_loopback(config.host) else " (listening beyond loopback)",
+    )
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested.set)
+    try:
+        await stop_requested.wait()
+        log.info("shutting down (grace %.1f s)", config.shutdown_grace)
+    finally:
+        await running.stop()

@@ -1,0 +1,118 @@
+"""What the proto says about each method, read once from the descriptors: who may call it, which
+request fields are required, and the HTTP success code. The server and the gateway both use this."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from google.api import field_behavior_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+
+from envoy_grpc import errors
+from envoy_grpc.core.auth import Policy
+from envoy_grpc.gen.envoy.v1 import (
+    agents_pb2,
+    code_pb2,
+    graph_pb2,
+    hooks_pb2,
+    knowledge_pb2,
+    messages_pb2,
+    options_pb2,
+    sessions_pb2,
+    system_pb2,
+)
+
+FILES = (
+    agents_pb2,
+    messages_pb2,
+    sessions_pb2,
+    knowledge_pb2,
+    graph_pb2,
+    code_pb2,
+    graph_pb2,
+    hooks_pb2,
+    system_pb2,
+)
+
+_AUTH_POLICIES: dict[int, Policy] = {
+    options_pb2.AUTH_POLICY_UNSPECIFIED: "agent",
+    options_pb2.AUTH_POLICY_PUBLIC: "public",
+    options_pb2.AUTH_POLICY_OPERATOR: "operator",
+}
+
+
+def services() -> Iterator[_descriptor.ServiceDescriptor]:
+    for module in FILES:
+        yield from module.DESCRIPTOR.services_by_name.values()
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """One RPC as the proto declares it."""
+
+    descriptor: _descriptor.MethodDescriptor
+
+    @property
+    def path(self) -> str:
+        return f"/{self.descriptor.containing_service.full_name}/{self.descriptor.name}"
+
+    @property
+    def auth(self) -> Policy:
+        return _AUTH_POLICIES[self.descriptor.GetOptions().Extensions[options_pb2.auth]]
+
+    @property
+    def http_success_code(self) -> int:
+        return self.descriptor.GetOptions().Extensions[options_pb2.http_success_code] or 200
+
+
+def method_table() -> dict[str, MethodInfo]:
+    """Every envoy.v1 method by its gRPC path (`/envoy.v1.AgentService/GetAgent`)."""
+    table = {}
+    for service in services():
+        for method in service.methods:
+            info = MethodInfo(method)
+            table[info.path] = info
+    return table
+
+
+def _is_required(field: _descriptor.FieldDescriptor) -> bool:
+    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+    return field_behavior_pb2.REQUIRED in behaviors
+
+
+def _is_missing(message: _message.Message, field: _descriptor.FieldDescriptor) -> bool:
+    if field.is_repeated:
+        return len(getattr(message, field.name)) == 0
+    if field.has_presence:
+        return not message.HasField(field.name)
+    value = getattr(message, field.name)
+    if isinstance(value, str):
+        return not value.strip()
+    return not value
+
+
+def missing_required(message: _message.Message, prefix: str = "") -> list[str]:
+    """Dotted paths of REQUIRED fields that are not set, here and in nested messages that are."""
+    missing: list[str] = []
+    for field in message.DESCRIPTOR.fields:
+        path = f"{prefix}{field.name}"
+        if _is_required(field) and _is_missing(message, field):
+            missing.append(path)
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            if field.message_type.full_name.startswith("google.protobuf."):
+                continue
+            if field.is_repeated:
+                for index, item in enumerate(getattr(message, field.name)):
+                    missing.extend(missing_required(item, f"{path}[{index}]."))
+            elif message.HasField(field.name):
+                missing.extend(missing_required(getattr(message, field.name), f"{path}."))
+    return missing
+
+
+def check_required(message: _message.Message) -> None:
+    """Raise INVALID_ARGUMENT (FIELD_REQUIRED) naming every required field that is missing."""
+    missing = missing_required(message)
+    if missing:
+        raise errors.missing_fields(missing)

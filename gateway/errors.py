@@ -1,0 +1,56 @@
+"""Error bodies for HTTP callers: `{"error": {"code", "message", "status", "details"}}`.
+
+`code` is the UPPER_SNAKE reason (as the original envoy wrote it), `status` the gRPC code name, and
+`details` the `google.rpc.Status` details in their JSON form (BadRequest field violations, ErrorInfo).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from envoy_grpc.errors import EnvoyError, http_status_for, reason_of
+
+# Importing error_details_pb2 registers BadRequest and ErrorInfo for Any → JSON.
+_ = error_details_pb2
+
+
+def error_body(status: status_pb2.Status, reason: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": reason,
+            "message": status.message,
+            "status": code_pb2.Code.Name(status.code),
+            "details": [json_format.MessageToDict(detail) for detail in status.details],
+        }
+    }
+
+
+def from_rpc_error(error: grpc.aio.AioRpcError) -> tuple[int, dict[str, Any]]:
+    """HTTP status and body for a failed gRPC call."""
+    status: status_pb2.Status | None = None
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            status = status_pb2.Status.FromString(value)
+    if status is None:
+        status = status_pb2.Status(code=error.code().value[0], message=error.details() or "")
+    reason = reason_of(status)
+    return http_status_for(status.code, reason), error_body(status, reason)
+
+
+def from_envoy_error(error: EnvoyError, http_status: int | None = None) -> tuple[int, dict[str, Any]]:
+    status = error.to_status()
+    return http_status or error.http_status, error_body(status, error.reason)
+
+
+def local_error(http_status: int, code: grpc.StatusCode, reason: str, message: str) -> tuple[int, dict[str, Any]]:
+    """An error the gateway answers itself (no route, malformed JSON, body too large)."""
+    return from_envoy_error(EnvoyError(code, reason, message), http_status)
+
+
+def dumps(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
