@@ -36,32 +36,82 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--host", default=None, help="Address to listen on [env ENVOY_HOST; default 127.0.0.1]. "
-              "Loopback keeps the server private to this machine; use 0.0.0.0 to expose it (registration "
-              "then needs the operator token, and --auth=trust is refused).")
-@click.option("--grpc-port", type=int, default=None, help="gRPC port [env ENVOY_GRPC_PORT; default 9877; 0 = free port].")
-@click.option("--http-port", type=int, default=None, help="HTTP+JSON gateway port [env ENVOY_HTTP_PORT; default 9876; "
-              "0 = free port].")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Where envoy.db and the token files live [env ENVOY_HOME; default ~/.local/share/envoy-grpc].")
-@click.option("--auth", type=click.Choice(["token", "trust"]), default="token", show_default=True,
-              help="token: every call carries 'authorization: Bearer <token>'. trust: the X-Agent-Id header "
-              "is believed, as the original envoy did (loopback or Unix socket only).")
-@click.option("--registration", type=click.Choice(["open", "operator"]), default=None,
-              help="open: anyone who can reach the server may register root agents. operator: only with the "
-              "operator token. [default: open on loopback, operator otherwise]")
-@click.option("--max-body", type=int, default=config.DEFAULT_MAX_BODY, show_default=True,
-              help="Largest HTTP request body accepted, in bytes (larger gets 413).")
-@click.option("--socket", type=click.Path(path_type=Path), default=None,
-              help="Also serve gRPC on this Unix socket, for local clients.")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on [env ENVOY_HOST; default 127.0.0.1]. "
+    "Loopback keeps the server private to this machine; use 0.0.0.0 to expose it (registration "
+    "then needs the operator token, and --auth=trust is refused).",
+)
+@click.option(
+    "--grpc-port",
+    type=int,
+    default=None,
+    help="gRPC port [env ENVOY_GRPC_PORT; default 9877; 0 = free port].",
+)
+@click.option(
+    "--http-port",
+    type=int,
+    default=None,
+    help="HTTP+JSON gateway port [env ENVOY_HTTP_PORT; default 9876; 0 = free port].",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where envoy.db and the token files live [env ENVOY_HOME; default ~/.local/share/envoy-grpc].",
+)
+@click.option(
+    "--auth",
+    type=click.Choice(["token", "trust"]),
+    default="token",
+    show_default=True,
+    help="token: every call carries 'authorization: Bearer <token>'. trust: the X-Agent-Id header "
+    "is believed, as the original envoy did (loopback or Unix socket only).",
+)
+@click.option(
+    "--registration",
+    type=click.Choice(["open", "operator"]),
+    default=None,
+    help="open: anyone who can reach the server may register root agents. operator: only with the "
+    "operator token. [default: open on loopback, operator otherwise]",
+)
+@click.option(
+    "--max-body",
+    type=int,
+    default=config.DEFAULT_MAX_BODY,
+    show_default=True,
+    help="Largest HTTP request body accepted, in bytes (larger gets 413).",
+)
+@click.option(
+    "--socket",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also serve gRPC on this Unix socket, for local clients.",
+)
 @click.option("--no-http", is_flag=True, help="Serve gRPC only, without the HTTP gateway.")
-@click.option("--circuit-cooldown", type=float, default=60.0, show_default=True,
-              help="Seconds an open circuit breaker waits before letting one delivery through.")
-@click.option("--shutdown-grace", type=float, default=5.0, show_default=True,
-              help="Seconds in-flight calls get to finish on SIGTERM/SIGINT.")
+@click.option(
+    "--circuit-cooldown",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds an open circuit breaker waits before letting one delivery through.",
+)
+@click.option(
+    "--shutdown-grace",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds in-flight calls get to finish on SIGTERM/SIGINT.",
+)
 @click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json writes one JSON object per log line.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json writes one JSON object per log line.",
+)
 def serve(
     host: str | None,
     grpc_port: int | None,
@@ -81,7 +131,8 @@ def serve(
 
     Example: envoy-grpc serve --grpc-port 0 --http-port 0 --data-dir /tmp/envoy
     """
-    from envoy_grpc.server.app import StartupError, serve as run_server
+    from envoy_grpc.server.app import StartupError
+    from envoy_grpc.server.app import serve as run_server
 
     settings = _environment()
     overrides: dict[str, Any] = {
@@ -121,7 +172,9 @@ def status() -> None:
     settings = _environment()
     client = Client.from_environment(settings.data_dir)
     click.echo(f"data directory: {settings.data_dir}")
-    click.echo(f"database:       {settings.db_path} ({'exists' if settings.db_path.exists() else 'not created yet'})")
+    click.echo(
+        f"database:       {settings.db_path} ({'exists' if settings.db_path.exists() else 'not created yet'})"
+    )
     click.echo(f"operator token: {settings.operator_token_path}")
     try:
         health = client.call("GET", "/health", timeout=2)
@@ -152,7 +205,9 @@ def _print(value: Any) -> None:
     sys.stdout.write("\n")
 
 
-token_option = click.option("--token", default=None, help="Bearer token [env ENVOY_TOKEN; default the operator token].")
+token_option = click.option(
+    "--token", default=None, help="Bearer token [env ENVOY_TOKEN; default the operator token]."
+)
 
 
 @cli.group()
@@ -177,7 +232,9 @@ def agents_list(kind: str, parent: str, lifecycle: str, token: str | None) -> No
         page = _run(client, "GET", query)
         for agent in page["agents"]:
             state = agent["status"]["state"] if agent["status"] else "-"
-            click.echo(f"{agent['agent_id']:<12} {agent['lifecycle']:<8} {agent['kind']:<10} {state:<15} {agent['name']}")
+            click.echo(
+                f"{agent['agent_id']:<12} {agent['lifecycle']:<8} {agent['kind']:<10} {state:<15} {agent['name']}"
+            )
         page_token = page["next_page_token"]
         if not page_token:
             break

@@ -75,7 +75,9 @@ class EnvoyError(Exception):
         """The `google.rpc.Status` sent in the `grpc-status-details-bin` trailer."""
         status = status_pb2.Status(code=self.code.value[0], message=self.message)
         info = any_pb2.Any()
-        info.Pack(error_details_pb2.ErrorInfo(reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata))
+        info.Pack(
+            error_details_pb2.ErrorInfo(reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata)
+        )
         status.details.append(info)
         if self.violations:
             bad_request = error_details_pb2.BadRequest(

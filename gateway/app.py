@@ -155,7 +155,9 @@ class Gateway:
                 )
             ) from None
 
-    async def _unary(self, route: Route, message: _message.Message, metadata: tuple[tuple[str, str], ...]) -> web.Response:
+    async def _unary(
+        self, route: Route, message: _message.Message, metadata: tuple[tuple[str, str], ...]
+    ) -> web.Response:
         call_factory = self._callable(route)
         call = call_factory(message, metadata=metadata, timeout=CALL_TIMEOUT)
         try:
@@ -197,7 +199,9 @@ class RequestError(Exception):
 def _field_type_error(error: transcode.FieldTypeError) -> Any:
     from envoy_grpc import errors as domain
 
-    return domain.invalid_argument(error.path, f"expected {error.expected}", reason="FIELD_TYPE", message=str(error))
+    return domain.invalid_argument(
+        error.path, f"expected {error.expected}", reason="FIELD_TYPE", message=str(error)
+    )
 
 
 async def _read_json(request: web.Request, limit: int) -> Any:

@@ -47,7 +47,9 @@ def from_envoy_error(error: EnvoyError, http_status: int | None = None) -> tuple
     return http_status or error.http_status, error_body(status, error.reason)
 
 
-def local_error(http_status: int, code: grpc.StatusCode, reason: str, message: str) -> tuple[int, dict[str, Any]]:
+def local_error(
+    http_status: int, code: grpc.StatusCode, reason: str, message: str
+) -> tuple[int, dict[str, Any]]:
     """An error the gateway answers itself (no route, malformed JSON, body too large)."""
     return from_envoy_error(EnvoyError(code, reason, message), http_status)
 

@@ -13,6 +13,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import descriptor_pb2
 
 from envoy_grpc import __version__
+from envoy_grpc.types import FieldDescriptor, MessageDescriptor
 from gateway.routes import Route
 from gateway.transcode import enum_wire_names
 
@@ -82,7 +83,7 @@ def _element_names(file: descriptor_pb2.FileDescriptorProto) -> dict[tuple[int, 
     return names
 
 
-def _is_required(field: FD) -> bool:
+def _is_required(field: FieldDescriptor) -> bool:
     return field_behavior_pb2.REQUIRED in field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
 
 
@@ -90,7 +91,7 @@ class _Schemas:
     def __init__(self) -> None:
         self.components: dict[str, Any] = {}
 
-    def ref(self, message: _descriptor.Descriptor) -> dict[str, Any]:
+    def ref(self, message: MessageDescriptor) -> dict[str, Any]:
         if message.full_name in _WELL_KNOWN:
             return dict(_WELL_KNOWN[message.full_name])
         name = message.full_name
@@ -99,7 +100,7 @@ class _Schemas:
             self.components[name] = self._object(message)
         return {"$ref": f"#/components/schemas/{name}"}
 
-    def _object(self, message: _descriptor.Descriptor) -> dict[str, Any]:
+    def _object(self, message: MessageDescriptor) -> dict[str, Any]:
         properties = {field.name: self.field(field) for field in message.fields}
         schema: dict[str, Any] = {"type": "object", "properties": properties}
         if message.full_name in _comments():
@@ -109,7 +110,7 @@ class _Schemas:
             schema["required"] = required
         return schema
 
-    def field(self, field: FD) -> dict[str, Any]:
+    def field(self, field: FieldDescriptor) -> dict[str, Any]:
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             schema: dict[str, Any] = {
                 "type": "object",
@@ -119,14 +120,15 @@ class _Schemas:
             schema = self._single(field)
             if field.is_repeated:
                 schema = {"type": "array", "items": schema}
-            elif field.has_presence and field.containing_oneof is None or _synthetic(field):
+            elif (field.has_presence and field.containing_oneof is None) or _synthetic(field):
                 schema = {"anyOf": [schema, {"type": "null"}]}
-        description = _comments().get(f"{field.containing_type.full_name}.{field.name}")
+        owner = field.containing_type
+        description = _comments().get(f"{owner.full_name}.{field.name}") if owner is not None else None
         if description:
             schema["description"] = description
         return schema
 
-    def _single(self, field: FD) -> dict[str, Any]:
+    def _single(self, field: FieldDescriptor) -> dict[str, Any]:
         if field.message_type is not None:
             return self.ref(field.message_type)
         if field.enum_type is not None:
@@ -137,14 +139,15 @@ class _Schemas:
         return dict(_SCALARS[field.cpp_type])
 
 
-def _synthetic(field: FD) -> bool:
+def _synthetic(field: FieldDescriptor) -> bool:
     oneof = field.containing_oneof
     return oneof is not None and oneof.name == "_" + field.name
 
 
 def _parameters(route: Route) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in route.variables
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in route.variables
     ]
     if route.body == "*":
         return parameters
@@ -167,7 +170,8 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     method = route.method.descriptor
     service = method.containing_service
     operation: dict[str, Any] = {
-        "operationId": f"{service.name}_{method.name}" + ("" if route.template == _primary(route) else "_alt"),
+        "operationId": f"{service.name}_{method.name}"
+        + ("" if route.template == _primary(route) else "_alt"),
         "tags": [service.name],
         "summary": method.name,
         "description": _comments().get(f"{service.full_name}.{method.name}", ""),
@@ -179,19 +183,27 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
             if route.body == "*"
             else schemas.field(route.request_class.DESCRIPTOR.fields_by_name[route.body])
         )
-        operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": body_schema}}}
+        operation["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": body_schema}},
+        }
     if route.streaming:
         content = {"text/event-stream": {"schema": {"type": "string"}}}
     elif route.response_body:
         content = {
-            "application/json": {"schema": schemas.field(route.response_class.DESCRIPTOR.fields_by_name[route.response_body])}
+            "application/json": {
+                "schema": schemas.field(route.response_class.DESCRIPTOR.fields_by_name[route.response_body])
+            }
         }
     else:
         content = {"application/json": {"schema": schemas.ref(route.response_class.DESCRIPTOR)}}
     success = str(route.method.http_success_code)
     responses: dict[str, Any] = {success: {"description": "Success.", "content": content}}
     if success == "201":
-        responses["200"] = {"description": "The resource already existed (an idempotent repeat).", "content": content}
+        responses["200"] = {
+            "description": "The resource already existed (an idempotent repeat).",
+            "content": content,
+        }
     responses["default"] = {
         "description": "An error; `error.code` is the reason.",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

@@ -23,6 +23,7 @@ from google.protobuf import json_format
 from google.protobuf import message as _message
 
 from envoy_grpc.gen.envoy.v1 import options_pb2
+from envoy_grpc.types import EnumDescriptor, FieldDescriptor, MessageDescriptor
 
 FD = _descriptor.FieldDescriptor
 _INT_TYPES = {FD.CPPTYPE_INT32, FD.CPPTYPE_INT64, FD.CPPTYPE_UINT32, FD.CPPTYPE_UINT64}
@@ -76,7 +77,7 @@ def _upper_snake(name: str) -> str:
 
 
 @cache
-def enum_wire_names(enum: _descriptor.EnumDescriptor) -> dict[int, str]:
+def enum_wire_names(enum: EnumDescriptor) -> dict[int, str]:
     """Value number → wire name: `CIRCUIT_STATE_HALF_OPEN` of CircuitState → `half_open`."""
     prefix = _upper_snake(enum.name) + "_"
     return {
@@ -86,13 +87,13 @@ def enum_wire_names(enum: _descriptor.EnumDescriptor) -> dict[int, str]:
 
 
 @cache
-def _enum_numbers(enum: _descriptor.EnumDescriptor) -> dict[str, int]:
+def _enum_numbers(enum: EnumDescriptor) -> dict[str, int]:
     numbers = {name: number for number, name in enum_wire_names(enum).items()}
     numbers.update({value.name: value.number for value in enum.values})
     return numbers
 
 
-def _enum_choices(enum: _descriptor.EnumDescriptor) -> str:
+def _enum_choices(enum: EnumDescriptor) -> str:
     names = [name for number, name in sorted(enum_wire_names(enum).items()) if number != 0]
     return "one of " + ", ".join(repr(n) for n in names)
 
@@ -101,8 +102,8 @@ def _enum_choices(enum: _descriptor.EnumDescriptor) -> str:
 
 
 @cache
-def _input_names(message: _descriptor.Descriptor) -> dict[str, FD]:
-    names: dict[str, FD] = {}
+def _input_names(message: MessageDescriptor) -> dict[str, FieldDescriptor]:
+    names: dict[str, FieldDescriptor] = {}
     for field in message.fields:
         names[field.json_name] = field
         for alias in field.GetOptions().Extensions[options_pb2.json_alias]:
@@ -112,11 +113,11 @@ def _input_names(message: _descriptor.Descriptor) -> dict[str, FD]:
     return names
 
 
-def field_for(message: _descriptor.Descriptor, key: str) -> FD | None:
+def field_for(message: MessageDescriptor, key: str) -> FieldDescriptor | None:
     return _input_names(message).get(key)
 
 
-def normalize(data: Mapping[str, Any], message: _descriptor.Descriptor, prefix: str = "") -> dict[str, Any]:
+def normalize(data: Mapping[str, Any], message: MessageDescriptor, prefix: str = "") -> dict[str, Any]:
     """Rewrite a JSON object into what `json_format.ParseDict` accepts for `message`."""
     result: dict[str, Any] = {}
     for key, value in data.items():
@@ -137,7 +138,7 @@ def normalize(data: Mapping[str, Any], message: _descriptor.Descriptor, prefix: 
     return result
 
 
-def _normalize_value(value: Any, field: FD, path: str) -> Any:
+def _normalize_value(value: Any, field: FieldDescriptor, path: str) -> Any:
     if field.message_type is not None:
         if field.message_type.full_name in _JSON_PASSTHROUGH or field.message_type.full_name.startswith(
             _WRAPPERS_PREFIX
@@ -163,7 +164,7 @@ def _normalize_value(value: Any, field: FD, path: str) -> Any:
     return value
 
 
-def _normalize_enum(value: Any, enum: _descriptor.EnumDescriptor, path: str) -> Any:
+def _normalize_enum(value: Any, enum: EnumDescriptor, path: str) -> Any:
     if isinstance(value, str):
         number = _enum_numbers(enum).get(value) or _enum_numbers(enum).get(value.lower())
         if number is None:
@@ -231,21 +232,21 @@ def to_json(message: _message.Message) -> dict[str, Any]:
     descriptor = message.DESCRIPTOR
     for field in descriptor.fields:
         in_oneof = field.containing_oneof is not None and not _is_synthetic_oneof(field)
-        if in_oneof or (field.has_presence and not field.is_repeated):
-            if not message.HasField(field.name):
-                if not in_oneof:
-                    result[field.name] = None
-                continue
+        tracks_presence = in_oneof or (field.has_presence and not field.is_repeated)
+        if tracks_presence and not message.HasField(field.name):
+            if not in_oneof:
+                result[field.name] = None
+            continue
         result[field.name] = field_to_json(message, field)
     return result
 
 
-def _is_synthetic_oneof(field: FD) -> bool:
+def _is_synthetic_oneof(field: FieldDescriptor) -> bool:
     oneof = field.containing_oneof
     return oneof is not None and len(oneof.fields) == 1 and oneof.name == "_" + field.name
 
 
-def field_to_json(message: _message.Message, field: FD) -> Any:
+def field_to_json(message: _message.Message, field: FieldDescriptor) -> Any:
     value = getattr(message, field.name)
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
         value_field = field.message_type.fields_by_name["value"]
@@ -255,7 +256,7 @@ def field_to_json(message: _message.Message, field: FD) -> Any:
     return _scalar_or_message(value, field)
 
 
-def _scalar_or_message(value: Any, field: FD) -> Any:
+def _scalar_or_message(value: Any, field: FieldDescriptor) -> Any:
     if field.message_type is not None:
         if field.message_type.full_name.startswith("google.protobuf."):
             return json_format.MessageToDict(value)

@@ -81,7 +81,7 @@ class AgentRegistry:
     def agent_for_token_hash(self, token_hash: str) -> str | None:
         return self._by_token.get(token_hash)
 
-    def list(
+    def list_agents(
         self,
         *,
         kind: str = "",
@@ -201,7 +201,9 @@ class AgentRegistry:
                 agentId=agent_id,
             )
         if not row.active:
-            raise errors.failed_precondition("AGENT_OFFLINE", f"agent {agent_id!r} is retired and has no token")
+            raise errors.failed_precondition(
+                "AGENT_OFFLINE", f"agent {agent_id!r} is retired and has no token"
+            )
         token = tokens.new_token()
         digest = tokens.token_hash(token)
         await self.db.write(lambda: store.set_token(agent_id, digest))

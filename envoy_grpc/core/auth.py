@@ -105,7 +105,8 @@ class Authenticator:
         if self.mode == "trust" and header_agent:
             if not self.directory.is_active(header_agent):
                 raise errors.unauthenticated(
-                    f"X-Agent-Id {header_agent!r} does not name an active agent", reason="INVALID_AGENT_HEADER"
+                    f"X-Agent-Id {header_agent!r} does not name an active agent",
+                    reason="INVALID_AGENT_HEADER",
                 )
             return Caller("agent", header_agent)
         return ANONYMOUS

@@ -27,7 +27,9 @@ class CircuitState:
 class CircuitBreakers:
     """The circuit of every agent, created closed on first use."""
 
-    def __init__(self, threshold: int = 5, cooldown: float = 60.0, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, threshold: int = 5, cooldown: float = 60.0, clock: Callable[[], float] = time.time
+    ) -> None:
         self.threshold = threshold
         self.cooldown = cooldown
         self._clock = clock
@@ -36,9 +38,9 @@ class CircuitBreakers:
     def get(self, agent_id: str) -> CircuitState:
         """The circuit's state now; an open circuit past its cooldown reads as half-open."""
         circuit = self._circuits.setdefault(agent_id, CircuitState())
-        if circuit.state == OPEN and circuit.opened_at is not None:
-            if self._clock() - circuit.opened_at >= self.cooldown:
-                circuit.state = HALF_OPEN
+        opened_at = circuit.opened_at
+        if circuit.state == OPEN and opened_at is not None and self._clock() - opened_at >= self.cooldown:
+            circuit.state = HALF_OPEN
         return circuit
 
     def allows(self, agent_id: str) -> bool:

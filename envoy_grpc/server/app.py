@@ -107,9 +107,11 @@ async def _register_health(server: grpc.aio.Server) -> health_aio.HealthServicer
 
 
 def _bind(server: grpc.aio.Server, config: Config) -> int:
-    address = f"[{config.host}]:{config.grpc_port}" if ":" in config.host else f"{config.host}:{config.grpc_port}"
+    address = (
+        f"[{config.host}]:{config.grpc_port}" if ":" in config.host else f"{config.host}:{config.grpc_port}"
+    )
     try:
-        port = server.add_insecure_port(address)
+        port = int(server.add_insecure_port(address))
     except RuntimeError as error:
         raise StartupError(
             f"cannot listen for gRPC on {address}: {error}. Is another envoy-grpc already running there? "
@@ -149,7 +151,9 @@ async def start(config: Config) -> RunningServer:
     )
     health = await _register_health(server)
     service_names = [s.full_name for s in methods.services()]
-    reflection.enable_server_reflection([*service_names, "grpc.health.v1.Health", reflection.SERVICE_NAME], server)
+    reflection.enable_server_reflection(
+        [*service_names, "grpc.health.v1.Health", reflection.SERVICE_NAME], server
+    )
     try:
         grpc_port = _bind(server, config)
     except StartupError:

@@ -70,7 +70,9 @@ class EnvoyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         CALLER.set(self.authenticator.resolve(metadata, method.auth))
         check_required(request)
 
-    def _wrap_unary(self, inner: UnaryBehavior, method: MethodInfo, metadata: tuple[Any, ...]) -> UnaryBehavior:
+    def _wrap_unary(
+        self, inner: UnaryBehavior, method: MethodInfo, metadata: tuple[Any, ...]
+    ) -> UnaryBehavior:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
                 self._admit(request, method, metadata)
@@ -85,7 +87,9 @@ class EnvoyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         return behavior
 
-    def _wrap_stream(self, inner: StreamBehavior, method: MethodInfo, metadata: tuple[Any, ...]) -> StreamBehavior:
+    def _wrap_stream(
+        self, inner: StreamBehavior, method: MethodInfo, metadata: tuple[Any, ...]
+    ) -> StreamBehavior:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             try:
                 self._admit(request, method, metadata)

@@ -23,6 +23,7 @@ from envoy_grpc.gen.envoy.v1 import (
     sessions_pb2,
     system_pb2,
 )
+from envoy_grpc.types import FieldDescriptor
 
 FILES = (
     agents_pb2,
@@ -77,12 +78,12 @@ def method_table() -> dict[str, MethodInfo]:
     return table
 
 
-def _is_required(field: _descriptor.FieldDescriptor) -> bool:
+def _is_required(field: FieldDescriptor) -> bool:
     behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
     return field_behavior_pb2.REQUIRED in behaviors
 
 
-def _is_missing(message: _message.Message, field: _descriptor.FieldDescriptor) -> bool:
+def _is_missing(message: _message.Message, field: FieldDescriptor) -> bool:
     if field.is_repeated:
         return len(getattr(message, field.name)) == 0
     if field.has_presence:

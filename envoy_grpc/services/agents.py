@@ -42,7 +42,7 @@ class AgentService(agents_pb2_grpc.AgentServiceServicer):
     async def ListAgents(
         self, request: agents_pb2.ListAgentsRequest, unused_context: grpc.aio.ServicerContext
     ) -> agents_pb2.ListAgentsResponse:
-        page = self.registry.list(
+        page = self.registry.list_agents(
             kind=request.kind,
             parent_id=request.parent_id,
             lifecycle=convert.LIFECYCLE_NAMES.get(request.lifecycle, ""),
@@ -50,7 +50,9 @@ class AgentService(agents_pb2_grpc.AgentServiceServicer):
             page_token=request.page_token,
         )
         return agents_pb2.ListAgentsResponse(
-            agents=[convert.agent(row, last_seen=self.registry.last_seen(row.agent_id)) for row in page.agents],
+            agents=[
+                convert.agent(row, last_seen=self.registry.last_seen(row.agent_id)) for row in page.agents
+            ],
             next_page_token=page.next_page_token,
         )
 

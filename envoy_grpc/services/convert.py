@@ -36,21 +36,25 @@ def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
 
 def status_to_dict(status: agents_pb2.AgentStatus) -> dict[str, Any]:
     result: dict[str, Any] = {"state": STATE_NAMES.get(status.state, "working")}
-    for name in _STATUS_TEXT_FIELDS:
-        if status.HasField(name):
-            result[name] = getattr(status, name)
+    for field, value in status.ListFields():
+        if field.name in _STATUS_TEXT_FIELDS:
+            result[field.name] = value
     return result
 
 
 def status_to_proto(status: dict[str, Any]) -> agents_pb2.AgentStatus:
-    proto = agents_pb2.AgentStatus(state=STATES.get(status.get("state", "working"), 0))
+    proto = agents_pb2.AgentStatus(
+        state=STATES.get(status.get("state", "working"), agents_pb2.AGENT_STATE_UNSPECIFIED)
+    )
     for name in _STATUS_TEXT_FIELDS:
         if status.get(name) is not None:
             setattr(proto, name, status[name])
     return proto
 
 
-def agent(row: AgentRow, children: list[str] | None = None, last_seen: float | None = None) -> agents_pb2.Agent:
+def agent(
+    row: AgentRow, children: list[str] | None = None, last_seen: float | None = None
+) -> agents_pb2.Agent:
     proto = agents_pb2.Agent(
         agent_id=row.agent_id,
         name=row.name,

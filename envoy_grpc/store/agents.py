@@ -61,7 +61,9 @@ def _next_root_number() -> int:
     return int(Counter.get_by_id(ROOT_COUNTER).value)
 
 
-def _create(agent_id: str, name: str, kind: str, parent_id: str | None, token_hash: str, now: float) -> AgentRow:
+def _create(
+    agent_id: str, name: str, kind: str, parent_id: str | None, token_hash: str, now: float
+) -> AgentRow:
     agent = Agent.create(
         agent_id=agent_id,
         sort_key=ids.sort_key(agent_id),
@@ -105,7 +107,8 @@ def register_child(parent_id: str, name: str, kind: str, token_hash: str, now: f
 def retire(agent_id: str, now: float) -> list[str]:
     """Retire the agent and every active descendant, revoking their tokens. Returns those retired."""
     subtree = Agent.select(Agent.agent_id).where(
-        ((Agent.agent_id == agent_id) | Agent.agent_id.startswith(agent_id + ".")) & (Agent.lifecycle == "active")
+        ((Agent.agent_id == agent_id) | Agent.agent_id.startswith(agent_id + "."))
+        & (Agent.lifecycle == "active")
     )
     affected = sorted((a.agent_id for a in subtree), key=ids.sort_key)
     if affected:

@@ -65,7 +65,9 @@ class Database:
         """Run `unit_of_work` in one IMMEDIATE transaction on the writer thread; return after COMMIT."""
         if self._closed:
             raise DatabaseClosedError("the database is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._writer, self._in_transaction, unit_of_work)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._writer, self._in_transaction, unit_of_work
+        )
 
     async def read(self, query: Callable[[], T]) -> T:
         """Run `query` on a reader thread with that thread's own connection."""

@@ -27,6 +27,7 @@ class Counter(BaseModel):
 class Agent(BaseModel):
     """A registered agent. Rows are never deleted by normal operation, so IDs are never reused."""
 
+    id = peewee.AutoField()
     agent_id = peewee.TextField(unique=True)
     # Zero-padded ID segments (`00000002.00000001` for id2.1): sorts agents in ID order.
     sort_key = peewee.TextField(unique=True)
