@@ -63,11 +63,11 @@ async def test_reflection_lists_every_service(server: Server) -> None:
     async def requests() -> Any:
         yield reflection_pb2.ServerReflectionRequest(list_services="")
 
-    names = set()
+    names: list[str] = []
     async for response in stub.ServerReflectionInfo(requests()):
-        names = {s.name for s in response.list_services_response.service}
+        names = [s.name for s in response.list_services_response.service]
 
-    assert names == EXPECTED_SERVICES
+    assert sorted(names) == sorted(EXPECTED_SERVICES)
 
 
 async def test_reflection_describes_methods(server: Server) -> None:
@@ -205,3 +205,14 @@ def test_closed_registration_needs_the_operator(spawn_server: Any) -> None:
 
     assert refused.value.code == 403
     assert allowed["agent_id"] == "id1"
+
+
+async def test_reflection_resolves_a_method_to_its_file(server: Server) -> None:
+    stub = reflection_pb2_grpc.ServerReflectionStub(server.channel)
+
+    async def requests() -> Any:
+        yield reflection_pb2.ServerReflectionRequest(file_containing_symbol="envoy.v1.AgentService.GetAgent")
+
+    responses = [r async for r in stub.ServerReflectionInfo(requests())]
+
+    assert responses[0].WhichOneof("message_response") == "file_descriptor_response"

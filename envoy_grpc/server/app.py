@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import grpc
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from envoy_grpc.config import Config, is_loopback
 from envoy_grpc.core import tokens
@@ -23,7 +22,7 @@ from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Authenticator
 from envoy_grpc.core.circuit import CircuitBreakers
 from envoy_grpc.gen.envoy.v1 import agents_pb2_grpc, system_pb2_grpc
-from envoy_grpc.server import methods
+from envoy_grpc.server import methods, reflection
 from envoy_grpc.server.interceptor import EnvoyInterceptor
 from envoy_grpc.services import unimplemented
 from envoy_grpc.services.agents import AgentService
@@ -151,9 +150,7 @@ async def start(config: Config) -> RunningServer:
     )
     health = await _register_health(server)
     service_names = [s.full_name for s in methods.services()]
-    reflection.enable_server_reflection(
-        [*service_names, "grpc.health.v1.Health", reflection.SERVICE_NAME], server
-    )
+    reflection.enable(server, [*service_names, "grpc.health.v1.Health"])
     try:
         grpc_port = _bind(server, config)
     except StartupError:

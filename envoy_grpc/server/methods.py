@@ -32,7 +32,6 @@ FILES = (
     knowledge_pb2,
     graph_pb2,
     code_pb2,
-    graph_pb2,
     hooks_pb2,
     system_pb2,
 )
