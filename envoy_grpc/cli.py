@@ -91,6 +91,27 @@ def cli() -> None:
 )
 @click.option("--no-http", is_flag=True, help="Serve gRPC only, without the HTTP gateway.")
 @click.option(
+    "--ack-wait",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds a pushed message waits for its ack before it is pushed again.",
+)
+@click.option(
+    "--max-deliver",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Pushes of an unacknowledged message before it is dead-lettered.",
+)
+@click.option(
+    "--retention",
+    type=float,
+    default=7 * 24 * 3600.0,
+    show_default=True,
+    help="Seconds a finished message (acknowledged, expired or dead-lettered) is kept.",
+)
+@click.option(
     "--circuit-cooldown",
     type=float,
     default=60.0,
@@ -122,6 +143,9 @@ def serve(
     max_body: int,
     socket: Path | None,
     no_http: bool,
+    ack_wait: float,
+    max_deliver: int,
+    retention: float,
     circuit_cooldown: float,
     shutdown_grace: float,
     log_level: str,
@@ -150,6 +174,9 @@ def serve(
         max_body=max_body,
         http=not no_http,
         circuit_cooldown=circuit_cooldown,
+        ack_wait=ack_wait,
+        max_deliver=max_deliver,
+        retention=retention,
         shutdown_grace=shutdown_grace,
         log_level=log_level.upper(),
         log_format="json" if log_format == "json" else "text",

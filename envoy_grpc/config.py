@@ -49,6 +49,9 @@ class Config:
     socket: Path | None = None
     http: bool = True
     circuit_threshold: int = 5
+    ack_wait: float = 30.0
+    max_deliver: int = 5
+    retention: float = 7 * 24 * 3600.0
     circuit_cooldown: float = 60.0
     shutdown_grace: float = 5.0
     reader_threads: int = 4
@@ -80,6 +83,10 @@ class Config:
         for name, port in (("grpc-port", self.grpc_port), ("http-port", self.http_port)):
             if not 0 <= port <= 65535:
                 raise ValueError(f"--{name} must be between 0 and 65535, not {port}")
+        if self.ack_wait <= 0 or self.max_deliver < 1 or self.retention < 0:
+            raise ValueError(
+                "--ack-wait must be positive, --max-deliver at least 1, --retention not negative"
+            )
         if self.max_body < 1024:
             raise ValueError(f"--max-body must be at least 1024 bytes, not {self.max_body}")
 

@@ -256,10 +256,21 @@ def field_to_json(message: _message.Message, field: FieldDescriptor) -> Any:
     return _scalar_or_message(value, field)
 
 
+def _whole_numbers(value: Any) -> Any:
+    """google.protobuf.Value keeps every number as a double; print 3 as 3, not 3.0."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    return value
+
+
 def _scalar_or_message(value: Any, field: FieldDescriptor) -> Any:
     if field.message_type is not None:
         if field.message_type.full_name.startswith("google.protobuf."):
-            return json_format.MessageToDict(value)
+            return _whole_numbers(json_format.MessageToDict(value))
         return to_json(value)
     if field.enum_type is not None:
         return enum_wire_names(field.enum_type).get(value, value)

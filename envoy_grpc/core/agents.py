@@ -57,11 +57,16 @@ class AgentRegistry:
         self._children: dict[str, list[str]] = {}
         self._by_token: dict[str, str] = {}
         self._last_seen: dict[str, float] = {}
+        # Agents heard from within ONLINE_WINDOW (pruned as they age), so counting them is cheap.
+        self._recent: dict[str, float] = {}
         self._open_streams: dict[str, int] = {}
+        self._active = 0
 
     async def load(self) -> None:
         for row in await self.db.read(store.load_all):
             self._remember(row)
+            if row.active and row.last_heartbeat_at is not None:
+                self._recent[row.agent_id] = row.last_heartbeat_at
 
     # -- reads (memory only) -------------------------------------------------------------------
 
@@ -111,13 +116,14 @@ class AgentRegistry:
 
     def counts(self) -> tuple[int, int]:
         """(registered, active) agents."""
-        active = sum(1 for row in self._agents.values() if row.active)
-        return len(self._agents), active
+        return len(self._agents), self._active
 
     # -- liveness ------------------------------------------------------------------------------
 
     def mark_seen(self, agent_id: str) -> None:
-        self._last_seen[agent_id] = self._clock()
+        now = self._clock()
+        self._last_seen[agent_id] = now
+        self._recent[agent_id] = now
 
     def last_seen(self, agent_id: str) -> float | None:
         return self._last_seen.get(agent_id)
@@ -137,14 +143,11 @@ class AgentRegistry:
     def online_count(self) -> int:
         """Active agents with an open stream, or heard from (call or heartbeat) in the last 5 minutes."""
         horizon = self._clock() - ONLINE_WINDOW
-        online = 0
-        for agent_id, row in self._agents.items():
-            if not row.active:
-                continue
-            seen = max(self._last_seen.get(agent_id, 0.0), row.last_heartbeat_at or 0.0)
-            if self._open_streams.get(agent_id) or seen >= horizon:
-                online += 1
-        return online
+        for agent_id in [a for a, seen in self._recent.items() if seen < horizon]:
+            del self._recent[agent_id]
+        online = {a for a in self._recent if self.is_active(a)}
+        online.update(a for a in self._open_streams if self.is_active(a))
+        return len(online)
 
     # -- writes (store first, then memory) ------------------------------------------------------
 
@@ -188,6 +191,8 @@ class AgentRegistry:
             row = self._agents[retired_id]
             if row.token_hash:
                 self._by_token.pop(row.token_hash, None)
+            if row.active:
+                self._active -= 1
             self._agents[retired_id] = replace(row, lifecycle="retired", retired_at=now, token_hash=None)
             self.circuits.forget(retired_id)
         return affected
@@ -234,8 +239,10 @@ class AgentRegistry:
         return row
 
     def _remember(self, row: AgentRow) -> None:
-        if row.agent_id not in self._agents and row.parent_id:
+        previous = self._agents.get(row.agent_id)
+        if previous is None and row.parent_id:
             self._children.setdefault(row.parent_id, []).append(row.agent_id)
+        self._active += int(row.active) - int(previous is not None and previous.active)
         self._agents[row.agent_id] = row
         if row.token_hash:
             self._by_token[row.token_hash] = row.agent_id

@@ -20,19 +20,22 @@ from envoy_grpc.config import Config, is_loopback
 from envoy_grpc.core import tokens
 from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Authenticator
+from envoy_grpc.core.bus import Bus
 from envoy_grpc.core.circuit import CircuitBreakers
-from envoy_grpc.gen.envoy.v1 import agents_pb2_grpc, system_pb2_grpc
+from envoy_grpc.core.messaging import DeliverySettings, Messaging
+from envoy_grpc.gen.envoy.v1 import agents_pb2_grpc, messages_pb2_grpc, system_pb2_grpc
 from envoy_grpc.server import methods, reflection
 from envoy_grpc.server.interceptor import EnvoyInterceptor
 from envoy_grpc.services import unimplemented
 from envoy_grpc.services.agents import AgentService
+from envoy_grpc.services.messages import MessageService
 from envoy_grpc.services.system import SystemService
 from envoy_grpc.store.db import Database
 from gateway.app import Gateway
 
 log = logging.getLogger(__name__)
 
-IMPLEMENTED = {"envoy.v1.AgentService", "envoy.v1.SystemService"}
+IMPLEMENTED = {"envoy.v1.AgentService", "envoy.v1.SystemService", "envoy.v1.MessageService"}
 
 # Options for many long-lived streams (reference/grpc-python-notes.md §2.8). so_reuseport is off so
 # that a second server on the same port fails instead of silently sharing it.
@@ -58,6 +61,7 @@ class RunningServer:
     config: Config
     db: Database
     registry: AgentRegistry
+    messaging: Messaging
     grpc_server: grpc.aio.Server
     health: health_aio.HealthServicer
     system: SystemService
@@ -83,6 +87,7 @@ class RunningServer:
         await self.health.enter_graceful_shutdown()
         if self.gateway is not None:
             await self.gateway.stop()
+        await self.messaging.close()  # streams end with UNAVAILABLE now, not after the grace
         await self.grpc_server.stop(grace)
         await self.db.close()
         log.info("server stopped")
@@ -137,14 +142,20 @@ async def start(config: Config) -> RunningServer:
     registry = AgentRegistry(db, circuits)
     await registry.load()
     authenticator = Authenticator(config.auth, registry, operator_token)
+    settings = DeliverySettings(
+        ack_wait=config.ack_wait, max_deliver=config.max_deliver, retention=config.retention
+    )
+    messaging = Messaging(db, registry, Bus(circuits.allows), settings)
+    messaging.start()
     server = grpc.aio.server(
         interceptors=[EnvoyInterceptor(authenticator, methods.method_table())], options=SERVER_OPTIONS
     )
-    system = SystemService(registry)
+    system = SystemService(registry, messaging)
     agents_pb2_grpc.add_AgentServiceServicer_to_server(
         AgentService(registry, config.registration_mode == "open"), server
     )
     system_pb2_grpc.add_SystemServiceServicer_to_server(system, server)
+    messages_pb2_grpc.add_MessageServiceServicer_to_server(MessageService(messaging), server)
     server.add_generic_rpc_handlers(
         [unimplemented.generic_handler(s) for s in methods.services() if s.full_name not in IMPLEMENTED]
     )
@@ -154,10 +165,11 @@ async def start(config: Config) -> RunningServer:
     try:
         grpc_port = _bind(server, config)
     except StartupError:
+        await messaging.close()
         await db.close()
         raise
     await server.start()
-    running = RunningServer(config, db, registry, server, health, system, grpc_port)
+    running = RunningServer(config, db, registry, messaging, server, health, system, grpc_port)
     log.info("gRPC listening on %s:%d", config.host, grpc_port)
     if config.http:
         await _start_gateway(running)

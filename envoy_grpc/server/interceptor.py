@@ -8,6 +8,7 @@ bare UNKNOWN. Health and reflection calls are passed through untouched.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -87,9 +88,10 @@ class EnvoyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         return behavior
 
-    def _wrap_stream(
-        self, inner: StreamBehavior, method: MethodInfo, metadata: tuple[Any, ...]
-    ) -> StreamBehavior:
+    def _wrap_stream(self, inner: Any, method: MethodInfo, metadata: tuple[Any, ...]) -> Any:
+        if not inspect.isasyncgenfunction(inner):  # a handler that writes with context.write
+            return self._wrap_unary(inner, method, metadata)
+
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             try:
                 self._admit(request, method, metadata)

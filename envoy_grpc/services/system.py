@@ -8,12 +8,16 @@ import grpc
 
 from envoy_grpc import __version__
 from envoy_grpc.core.agents import AgentRegistry
+from envoy_grpc.core.messaging import Messaging
 from envoy_grpc.gen.envoy.v1 import system_pb2, system_pb2_grpc
 
 
 class SystemService(system_pb2_grpc.SystemServiceServicer):
-    def __init__(self, registry: AgentRegistry, started_at: float | None = None) -> None:
+    def __init__(
+        self, registry: AgentRegistry, messaging: Messaging, started_at: float | None = None
+    ) -> None:
         self.registry = registry
+        self.messaging = messaging
         self.started_at = time.monotonic() if started_at is None else started_at
         self.shutting_down = False
 
@@ -32,8 +36,7 @@ class SystemService(system_pb2_grpc.SystemServiceServicer):
     ) -> system_pb2.GetStatsResponse:
         registered, active = self.registry.counts()
         return system_pb2.GetStatsResponse(
-            # No message has been accepted before messaging exists: nothing can have been stored.
-            messages_total=0,
+            messages_total=await self.messaging.messages_total(),
             agents_registered=registered,
             agents_active=active,
             agents_online=self.registry.online_count(),

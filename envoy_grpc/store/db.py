@@ -1,20 +1,24 @@
 """The one door to SQLite: a single writer thread for units of work, a small pool for reads.
 
 The asyncio loop never runs SQL. A write is a whole unit of work (a function of no arguments that
-uses the models) run on the writer thread inside one `BEGIN IMMEDIATE` transaction; its result comes
-back to the waiting coroutine only after COMMIT, so callers publish what is already durable. Reads
-run on reader threads, each with its own connection (peewee keeps connections per thread), and WAL
-readers never block the writer.
+uses the models) run on the writer thread. The writer takes every unit that is waiting, runs them in
+one `BEGIN IMMEDIATE` transaction, each inside its own savepoint (group commit: a unit that raises is
+rolled back alone, the others commit), and hands the results back to the waiting coroutines only
+after COMMIT, so callers publish what is already durable. Reads run on reader threads, each with its
+own connection (peewee keeps connections per thread), and WAL readers never block the writer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import queue
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import peewee
 
@@ -37,6 +41,10 @@ PRAGMAS = {
     "wal_autocheckpoint": 0,
 }
 CHECKPOINT_INTERVAL = 1.0
+MAX_GROUP = 256
+
+_Job = tuple[Callable[[], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+_STOP = object()
 
 
 class DatabaseClosedError(RuntimeError):
@@ -51,23 +59,32 @@ class Database:
         self.path = path
         self.db = peewee.SqliteDatabase(str(path), pragmas=PRAGMAS, lock_type="IMMEDIATE", timeout=5)
         database_proxy.initialize(self.db)
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="envoy-writer")
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="envoy-writer", daemon=True)
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="envoy-reader")
         self._closed = False
         self._checkpoint_task: asyncio.Task[None] | None = None
+        self.groups_committed = 0
+        self.units_committed = 0
 
     async def open(self) -> None:
         """Apply pending migrations (on the writer thread) and start periodic checkpoints."""
-        await asyncio.get_running_loop().run_in_executor(self._writer, migrations.migrate, self.db)
+        self._writer.start()
+        await self._submit(lambda: migrations.migrate(self.db), transactional=False)
         self._checkpoint_task = asyncio.create_task(self._checkpoint_loop(), name="envoy-wal-checkpoint")
 
     async def write(self, unit_of_work: Callable[[], T]) -> T:
-        """Run `unit_of_work` in one IMMEDIATE transaction on the writer thread; return after COMMIT."""
+        """Run `unit_of_work` in a transaction on the writer thread; return its result after COMMIT."""
         if self._closed:
             raise DatabaseClosedError("the database is closed")
-        return await asyncio.get_running_loop().run_in_executor(
-            self._writer, self._in_transaction, unit_of_work
-        )
+        result: T = await self._submit(unit_of_work)
+        return result
+
+    def _submit(self, unit_of_work: Callable[[], Any], transactional: bool = True) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._jobs.put((unit_of_work if transactional else _Untransacted(unit_of_work), loop, future))
+        return future
 
     async def read(self, query: Callable[[], T]) -> T:
         """Run `query` on a reader thread with that thread's own connection."""
@@ -75,9 +92,61 @@ class Database:
             raise DatabaseClosedError("the database is closed")
         return await asyncio.get_running_loop().run_in_executor(self._readers, query)
 
-    def _in_transaction(self, unit_of_work: Callable[[], T]) -> T:
-        with self.db.atomic():
-            return unit_of_work()
+    # -- the writer thread ---------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is _STOP:
+                break
+            group: list[_Job] = [first]
+            stop_after = False
+            while len(group) < MAX_GROUP:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is _STOP:
+                    stop_after = True
+                    break
+                group.append(job)
+            self._run_group(group)
+            if stop_after:
+                break
+        self._final_checkpoint()
+
+    def _run_group(self, group: list[_Job]) -> None:
+        for job in group:
+            if isinstance(job[0], _Untransacted):
+                _resolve([job], [_attempt(job[0])])
+        plain = [job for job in group if not isinstance(job[0], _Untransacted)]
+        if not plain:
+            return
+        try:
+            with self.db.atomic():
+                outcomes = [self._in_savepoint(unit_of_work) for unit_of_work, _, _ in plain]
+        except Exception as error:  # COMMIT itself failed: nothing in the group is durable
+            log.exception("a write transaction failed to commit")
+            outcomes = [(False, error)] * len(plain)
+        else:
+            self.groups_committed += 1
+            self.units_committed += len(plain)
+        _resolve(plain, outcomes)
+
+    def _in_savepoint(self, unit_of_work: Callable[[], Any]) -> tuple[bool, Any]:
+        try:
+            with self.db.atomic():
+                return True, unit_of_work()
+        except Exception as error:
+            return False, error
+
+    def _final_checkpoint(self) -> None:
+        try:
+            self.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.db.close()
+
+    # -- housekeeping --------------------------------------------------------------------------
 
     async def _checkpoint_loop(self) -> None:
         while True:
@@ -90,7 +159,7 @@ class Database:
                 log.debug("passive checkpoint skipped: %s", error)
 
     async def close(self) -> None:
-        """Drain the writer, truncate the WAL and close every connection. Safe to call twice."""
+        """Finish queued writes, truncate the WAL and close every connection. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
@@ -98,9 +167,42 @@ class Database:
             self._checkpoint_task.cancel()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._readers.shutdown, True)
-        await loop.run_in_executor(self._writer, self._final_checkpoint)
-        await loop.run_in_executor(None, self._writer.shutdown, True)
+        self._jobs.put(_STOP)
+        await loop.run_in_executor(None, self._writer.join)
 
-    def _final_checkpoint(self) -> None:
-        self.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.db.close()
+
+class _Untransacted:
+    """A unit of work that manages its own transactions (migrations)."""
+
+    def __init__(self, unit_of_work: Callable[[], Any]) -> None:
+        self.unit_of_work = unit_of_work
+
+    def __call__(self) -> Any:
+        return self.unit_of_work()
+
+
+def _attempt(unit_of_work: Callable[[], Any]) -> tuple[bool, Any]:
+    try:
+        return True, unit_of_work()
+    except Exception as error:
+        return False, error
+
+
+def _resolve(jobs: list[_Job], outcomes: list[tuple[bool, Any]]) -> None:
+    """Hand results back, one loop wake-up per event loop for the whole group."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for (_, loop, future), (ok, value) in zip(jobs, outcomes, strict=True):
+        by_loop.setdefault(loop, []).append((future, ok, value))
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_set_results, items)
+
+
+def _set_results(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in items:
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

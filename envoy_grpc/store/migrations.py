@@ -42,7 +42,81 @@ def _v1_agents(db: peewee.SqliteDatabase) -> None:
     db.execute_sql("CREATE INDEX agent_name_lifecycle ON agent (name, lifecycle)")
 
 
-MIGRATIONS: list[Migration] = [_v1_agents]
+def _v2_messages(db: peewee.SqliteDatabase) -> None:
+    db.execute_sql("ALTER TABLE agent ADD COLUMN last_sequence INTEGER NOT NULL DEFAULT 0")
+    db.execute_sql(
+        """
+        CREATE TABLE message (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            type TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            to_agent TEXT NOT NULL DEFAULT '',
+            topic TEXT NOT NULL DEFAULT '',
+            task_id TEXT,
+            context_id TEXT,
+            parts_json TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL,
+            idempotency_key TEXT,
+            body_hash TEXT NOT NULL,
+            require_ack INTEGER NOT NULL DEFAULT 0,
+            urgent INTEGER NOT NULL DEFAULT 0,
+            recipients_json TEXT NOT NULL DEFAULT '[]'
+        )
+        """
+    )
+    db.execute_sql(
+        "CREATE UNIQUE INDEX message_sender_idempotency_key ON message (sender, idempotency_key) "
+        "WHERE idempotency_key IS NOT NULL"
+    )
+    db.execute_sql(
+        """
+        CREATE TABLE delivery (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id INTEGER NOT NULL REFERENCES message (id) ON DELETE CASCADE,
+            agent_id TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'stored',
+            delivery_count INTEGER NOT NULL DEFAULT 0,
+            first_delivered_at REAL,
+            last_delivered_at REAL,
+            surfaced_at REAL,
+            acked_at REAL,
+            next_attempt_at REAL,
+            expires_at REAL
+        )
+        """
+    )
+    db.execute_sql("CREATE UNIQUE INDEX delivery_agent_sequence ON delivery (agent_id, sequence)")
+    db.execute_sql("CREATE UNIQUE INDEX delivery_message_agent ON delivery (message_id, agent_id)")
+    # Unfinished deliveries: what polls, replays and the redelivery loop look at.
+    db.execute_sql(
+        "CREATE INDEX delivery_open ON delivery (agent_id, sequence) "
+        "WHERE state IN ('stored', 'delivered', 'surfaced')"
+    )
+    db.execute_sql(
+        "CREATE INDEX delivery_due ON delivery (next_attempt_at) WHERE state IN ('delivered', 'surfaced')"
+    )
+    db.execute_sql(
+        "CREATE INDEX delivery_expiring ON delivery (expires_at) "
+        "WHERE expires_at IS NOT NULL AND state IN ('stored', 'delivered', 'surfaced')"
+    )
+    db.execute_sql(
+        """
+        CREATE TABLE topic_subscription (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            agent_id TEXT NOT NULL,
+            pattern TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute_sql(
+        "CREATE UNIQUE INDEX topic_subscription_agent_pattern ON topic_subscription (agent_id, pattern)"
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_agents, _v2_messages]
 
 
 def schema_version(db: peewee.SqliteDatabase) -> int:

@@ -43,6 +43,56 @@ class Agent(BaseModel):
     token_hash = peewee.TextField(null=True, unique=True)
     # Children ever created under this agent: the next child is number child_count + 1.
     child_count = peewee.IntegerField(default=0)
+    # The sequence number of the agent's last delivery (its deliveries are numbered 1, 2, 3, ...).
+    last_sequence = peewee.BigIntegerField(default=0)
 
     class Meta:
         indexes = ((("name", "lifecycle"), False),)
+
+
+class Message(BaseModel):
+    """A message as sent: one row however many recipients it has."""
+
+    id = peewee.AutoField()
+    type = peewee.TextField()
+    sender = peewee.TextField()
+    to_agent = peewee.TextField(default="")
+    topic = peewee.TextField(default="")
+    task_id = peewee.TextField(null=True)
+    context_id = peewee.TextField(null=True)
+    # The parts exactly as the API shows them: [{"text": ...}, {"data": ...}, {"url": ...}].
+    parts_json = peewee.TextField()
+    created_at = peewee.FloatField()
+    expires_at = peewee.FloatField(null=True)
+    idempotency_key = peewee.TextField(null=True)
+    # SHA-256 of the canonical request body: a repeated idempotency key must carry the same body.
+    body_hash = peewee.TextField()
+    require_ack = peewee.BooleanField(default=False)
+    urgent = peewee.BooleanField(default=False)
+    recipients_json = peewee.TextField(default="[]")
+
+
+class Delivery(BaseModel):
+    """One recipient's copy of a message: its sequence number and where its delivery stands."""
+
+    id = peewee.AutoField()
+    message = peewee.ForeignKeyField(Message, column_name="message_id", on_delete="CASCADE", lazy_load=False)
+    agent_id = peewee.TextField()
+    sequence = peewee.BigIntegerField()
+    state = peewee.TextField(default="stored")
+    delivery_count = peewee.IntegerField(default=0)
+    first_delivered_at = peewee.FloatField(null=True)
+    last_delivered_at = peewee.FloatField(null=True)
+    surfaced_at = peewee.FloatField(null=True)
+    acked_at = peewee.FloatField(null=True)
+    next_attempt_at = peewee.FloatField(null=True)
+    expires_at = peewee.FloatField(null=True)
+
+
+class TopicSubscription(BaseModel):
+    """An agent's interest in topics matching a pattern."""
+
+    id = peewee.AutoField()
+    agent_id = peewee.TextField()
+    pattern = peewee.TextField()
+    created_at = peewee.FloatField()

@@ -1,0 +1,96 @@
+"""In-memory fan-out to live subscriptions, fed only after the store has committed.
+
+Each subscription has a bounded queue. A subscriber that falls behind is never allowed to grow
+memory: when its queue is full it is marked `missed`, its queue is emptied, and its stream goes back
+to the store to replay what it missed before going live again. Nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from envoy_grpc.store.messages import DeliveryView
+
+QUEUE_CAPACITY = 256
+
+
+class Closed:
+    """Put on a subscription's queue when the server shuts down."""
+
+
+CLOSED = Closed()
+
+
+@dataclass(eq=False)
+class Subscription:
+    agent_id: str
+    queue: asyncio.Queue[DeliveryView | Closed] = field(default_factory=lambda: asyncio.Queue(QUEUE_CAPACITY))
+    # Something was not queued (queue full, or pushes paused by the circuit breaker): replay from the store.
+    missed: bool = False
+    closed: bool = False
+
+    def offer(self, delivery: DeliveryView) -> None:
+        if self.missed or self.closed:
+            return
+        try:
+            self.queue.put_nowait(delivery)
+        except asyncio.QueueFull:
+            self.missed = True
+            while not self.queue.empty():  # release the memory now; the store has every item
+                self.queue.get_nowait()
+
+    def close(self) -> None:
+        self.closed = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(CLOSED)
+
+
+class Bus:
+    """Live subscriptions by agent."""
+
+    def __init__(self, allows: Callable[[str], bool] = lambda agent_id: True) -> None:
+        self._subscriptions: dict[str, set[Subscription]] = {}
+        self._allows = allows
+        self.closed = False
+
+    def subscribe(self, agent_id: str) -> Subscription:
+        subscription = Subscription(agent_id)
+        if self.closed:
+            subscription.close()
+        self._subscriptions.setdefault(agent_id, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        subscriptions = self._subscriptions.get(subscription.agent_id)
+        if subscriptions is not None:
+            subscriptions.discard(subscription)
+            if not subscriptions:
+                del self._subscriptions[subscription.agent_id]
+
+    def publish(self, deliveries: Iterable[DeliveryView]) -> None:
+        """Offer committed deliveries to their recipients' live subscriptions."""
+        for delivery in deliveries:
+            subscriptions = self._subscriptions.get(delivery.agent_id)
+            if not subscriptions:
+                continue
+            paused = not self._allows(delivery.agent_id)
+            for subscription in subscriptions:
+                if paused:
+                    subscription.missed = True  # replayed once the circuit lets pushes through again
+                else:
+                    subscription.offer(delivery)
+
+    def live_agents(self) -> set[str]:
+        return {agent for agent in self._subscriptions if self._allows(agent)}
+
+    def stream_count(self) -> int:
+        return sum(len(s) for s in self._subscriptions.values())
+
+    def close_all(self) -> None:
+        self.closed = True
+        for subscriptions in self._subscriptions.values():
+            for subscription in subscriptions:
+                subscription.close()

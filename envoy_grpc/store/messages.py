@@ -1,0 +1,538 @@
+"""Repository functions for messages and deliveries. Writers run on the writer thread in a transaction.
+
+A message is one row; each recipient gets a delivery row with its own sequence number, taken from
+`agent.last_sequence` inside the same transaction, so sequences are gap-free per recipient.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import grpc
+import peewee
+
+from envoy_grpc import errors
+from envoy_grpc.core import ids, topics
+from envoy_grpc.store.models import Agent, Delivery, Message, TopicSubscription
+
+OPEN_STATES = ("stored", "delivered", "surfaced")
+FINISHED_STATES = ("acked", "expired", "dead_lettered", "terminated")
+DIRECT_TYPES = ("direct", "handoff", "heartbeat", "system")
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A validated message, ready to store."""
+
+    type: str
+    sender: str
+    to: str
+    topic: str
+    task_id: str | None
+    context_id: str | None
+    parts_json: str
+    expires_at: float | None
+    idempotency_key: str | None
+    body_hash: str
+    require_ack: bool
+    urgent: bool
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message_id: int
+    type: str
+    sender: str
+    to: str
+    topic: str
+    task_id: str | None
+    context_id: str | None
+    parts_json: str
+    created_at: float
+    expires_at: float | None
+    idempotency_key: str | None
+    require_ack: bool
+    urgent: bool
+    recipients: tuple[str, ...]
+
+    @property
+    def parts(self) -> list[dict[str, Any]]:
+        parsed: list[dict[str, Any]] = json.loads(self.parts_json)
+        return parsed
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """One recipient's delivery of a message, with the message."""
+
+    message: StoredMessage
+    agent_id: str
+    sequence: int
+    state: str
+    delivery_count: int
+    first_delivered_at: float | None = None
+    last_delivered_at: float | None = None
+    surfaced_at: float | None = None
+    acked_at: float | None = None
+    next_attempt_at: float | None = None
+    # True when the redelivery loop sends it again (same sequence, a later attempt).
+    redelivery: bool = False
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.message.message_id, self.agent_id
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message: StoredMessage
+    deliveries: list[DeliveryView]
+    existing: bool
+
+
+# -- reading rows ------------------------------------------------------------------------------
+
+_MESSAGE_COLUMNS = (
+    Message.id,
+    Message.type,
+    Message.sender,
+    Message.to_agent,
+    Message.topic,
+    Message.task_id,
+    Message.context_id,
+    Message.parts_json,
+    Message.created_at,
+    Message.expires_at,
+    Message.idempotency_key,
+    Message.require_ack,
+    Message.urgent,
+    Message.recipients_json,
+)
+_DELIVERY_COLUMNS = (
+    Delivery.agent_id,
+    Delivery.sequence,
+    Delivery.state,
+    Delivery.delivery_count,
+    Delivery.first_delivered_at,
+    Delivery.last_delivered_at,
+    Delivery.surfaced_at,
+    Delivery.acked_at,
+    Delivery.next_attempt_at,
+)
+
+
+def _message_from(row: Sequence[Any]) -> StoredMessage:
+    return StoredMessage(
+        message_id=row[0],
+        type=row[1],
+        sender=row[2],
+        to=row[3],
+        topic=row[4],
+        task_id=row[5],
+        context_id=row[6],
+        parts_json=row[7],
+        created_at=row[8],
+        expires_at=row[9],
+        idempotency_key=row[10],
+        require_ack=bool(row[11]),
+        urgent=bool(row[12]),
+        recipients=tuple(json.loads(row[13])),
+    )
+
+
+def _delivery_from(row: Sequence[Any]) -> DeliveryView:
+    width = len(_MESSAGE_COLUMNS)
+    return DeliveryView(_message_from(row[:width]), *row[width:])
+
+
+def _rows(query: Any) -> list[tuple[Any, ...]]:
+    """A query's rows as plain tuples (no model instances: cheaper, and nothing lazy)."""
+    return list(query.tuples())
+
+
+def _first(query: Any) -> tuple[Any, ...] | None:
+    rows = _rows(query.limit(1))
+    return rows[0] if rows else None
+
+
+def _deliveries_query() -> Any:
+    return Delivery.select(*_MESSAGE_COLUMNS, *_DELIVERY_COLUMNS).join(
+        Message, on=(Delivery.message == Message.id)
+    )
+
+
+def get_message(message_id: int) -> StoredMessage | None:
+    row = _first(Message.select(*_MESSAGE_COLUMNS).where(Message.id == message_id))
+    return _message_from(row) if row else None
+
+
+def get_delivery(message_id: int, agent_id: str) -> DeliveryView | None:
+    row = _first(
+        _deliveries_query().where((Delivery.message == message_id) & (Delivery.agent_id == agent_id))
+    )
+    return _delivery_from(row) if row else None
+
+
+def open_deliveries(agent_id: str, after_sequence: int, limit: int, now: float) -> list[DeliveryView]:
+    """Unacknowledged, unexpired deliveries of an agent after a sequence, in sequence order."""
+    query = (
+        _deliveries_query()
+        .where(
+            (Delivery.agent_id == agent_id)
+            & Delivery.state.in_(OPEN_STATES)
+            & (Delivery.sequence > after_sequence)
+            & (Delivery.expires_at.is_null() | (Delivery.expires_at > now))
+        )
+        .order_by(Delivery.sequence)
+        .limit(limit)
+    )
+    return [_delivery_from(row) for row in _rows(query)]
+
+
+def deliveries_after(
+    agent_id: str, after_sequence: int, limit: int, include_acked: bool, now: float
+) -> list[DeliveryView]:
+    """The original envoy's poll: open deliveries (and acknowledged ones if asked) after a sequence."""
+    states = (*OPEN_STATES, "acked") if include_acked else OPEN_STATES
+    query = (
+        _deliveries_query()
+        .where(
+            (Delivery.agent_id == agent_id)
+            & Delivery.state.in_(states)
+            & (Delivery.sequence > after_sequence)
+            & ((Delivery.state == "acked") | Delivery.expires_at.is_null() | (Delivery.expires_at > now))
+        )
+        .order_by(Delivery.sequence)
+        .limit(limit)
+    )
+    return [_delivery_from(row) for row in _rows(query)]
+
+
+def deliveries_of(message_id: int) -> list[DeliveryView]:
+    rows = _rows(_deliveries_query().where(Delivery.message == message_id))
+    return sorted((_delivery_from(row) for row in rows), key=lambda d: ids.sort_key(d.agent_id))
+
+
+def acked_by(message_id: int) -> list[str]:
+    query = Delivery.select(Delivery.agent_id).where(
+        (Delivery.message == message_id) & (Delivery.state == "acked")
+    )
+    return sorted((row[0] for row in _rows(query)), key=ids.sort_key)
+
+
+def messages_total() -> int:
+    return int(Message.select(peewee.fn.MAX(Message.id)).scalar() or 0)
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+
+def _active_agent(agent_id: str, field_path: str) -> None:
+    lifecycle = Agent.select(Agent.lifecycle).where(Agent.agent_id == agent_id).scalar()
+    if lifecycle is None:
+        raise errors.agent_not_found(agent_id, field_path)
+    if lifecycle != "active":
+        raise errors.failed_precondition(
+            "AGENT_OFFLINE", f"agent {agent_id!r} ({field_path}) is retired", agentId=agent_id
+        )
+
+
+def _recipients(new: NewMessage) -> list[str]:
+    if new.type in DIRECT_TYPES:
+        _active_agent(new.to, "to")
+        return [new.to]
+    if new.type == "broadcast":
+        query = Agent.select(Agent.agent_id).where(
+            (Agent.lifecycle == "active") & (Agent.agent_id != new.sender)
+        )
+        if new.to:
+            _active_agent(new.to, "to")
+            query = query.where((Agent.agent_id == new.to) | Agent.agent_id.startswith(new.to + "."))
+        return sorted((row[0] for row in _rows(query)), key=ids.sort_key)
+    subscribers = _rows(
+        TopicSubscription.select(TopicSubscription.agent_id, TopicSubscription.pattern)
+        .join(Agent, on=(TopicSubscription.agent_id == Agent.agent_id))
+        .where(Agent.lifecycle == "active")
+    )
+    matched = {agent for agent, pattern in subscribers if topics.matches(pattern, new.topic)}
+    return sorted(matched, key=ids.sort_key)
+
+
+def _next_sequence(agent_id: str) -> int:
+    cursor = Agent._meta.database.execute_sql(
+        "UPDATE agent SET last_sequence = last_sequence + 1 WHERE agent_id = ? RETURNING last_sequence",
+        (agent_id,),
+    )
+    return int(cursor.fetchone()[0])
+
+
+def _existing(new: NewMessage) -> SendResult | None:
+    if new.idempotency_key is None:
+        return None
+    row = _first(
+        Message.select(*_MESSAGE_COLUMNS, Message.body_hash).where(
+            (Message.sender == new.sender) & (Message.idempotency_key == new.idempotency_key)
+        )
+    )
+    if row is None:
+        return None
+    if row[-1] != new.body_hash:
+        raise errors.EnvoyError(
+            grpc.StatusCode.ALREADY_EXISTS,
+            "IDEMPOTENCY_KEY_REUSED",
+            f"idempotency_key {new.idempotency_key!r} was already used by {new.sender} for a different message "
+            f"({row[0]}); use a new key for a new message",
+            metadata={"messageId": str(row[0])},
+        )
+    return SendResult(_message_from(row[:-1]), [], existing=True)
+
+
+def insert_message(new: NewMessage, now: float) -> SendResult:
+    """Store a message and one delivery per recipient; return what to publish after COMMIT."""
+    _active_agent(new.sender, "from")
+    existing = _existing(new)
+    if existing is not None:
+        return existing
+    recipients = _recipients(new)
+    message_id = Message.insert(
+        type=new.type,
+        sender=new.sender,
+        to_agent=new.to,
+        topic=new.topic,
+        task_id=new.task_id,
+        context_id=new.context_id,
+        parts_json=new.parts_json,
+        created_at=now,
+        expires_at=new.expires_at,
+        idempotency_key=new.idempotency_key,
+        body_hash=new.body_hash,
+        require_ack=new.require_ack,
+        urgent=new.urgent,
+        recipients_json=json.dumps(recipients),
+    ).execute()
+    stored = StoredMessage(
+        message_id=message_id,
+        type=new.type,
+        sender=new.sender,
+        to=new.to,
+        topic=new.topic,
+        task_id=new.task_id,
+        context_id=new.context_id,
+        parts_json=new.parts_json,
+        created_at=now,
+        expires_at=new.expires_at,
+        idempotency_key=new.idempotency_key,
+        require_ack=new.require_ack,
+        urgent=new.urgent,
+        recipients=tuple(recipients),
+    )
+    deliveries = [
+        DeliveryView(stored, agent_id, _next_sequence(agent_id), "stored", 0) for agent_id in recipients
+    ]
+    if deliveries:
+        rows = [
+            {
+                "message": message_id,
+                "agent_id": d.agent_id,
+                "sequence": d.sequence,
+                "state": "stored",
+                "expires_at": new.expires_at,
+            }
+            for d in deliveries
+        ]
+        for start in range(0, len(rows), 500):
+            Delivery.insert_many(rows[start : start + 500]).execute()
+    return SendResult(stored, deliveries, existing=False)
+
+
+def insert_messages(batch: Iterable[NewMessage], now: float) -> list[SendResult]:
+    """Store several messages in the caller's transaction: all or none."""
+    return [insert_message(new, now) for new in batch]
+
+
+# -- delivery state ----------------------------------------------------------------------------
+
+_RECORD_PUSH = (
+    "UPDATE delivery SET delivery_count = delivery_count + 1, "
+    "state = CASE WHEN state = 'stored' THEN 'delivered' ELSE state END, "
+    "first_delivered_at = COALESCE(first_delivered_at, ?), last_delivered_at = ?, next_attempt_at = ? "
+    "WHERE message_id = ? AND agent_id = ? AND state IN ('stored', 'delivered', 'surfaced')"
+)
+_RECORD_POLL = (
+    "UPDATE delivery SET state = CASE WHEN state = 'stored' THEN 'delivered' ELSE state END, "
+    "first_delivered_at = COALESCE(first_delivered_at, ?), last_delivered_at = ? "
+    "WHERE message_id = ? AND agent_id = ? AND state IN ('stored', 'delivered', 'surfaced')"
+)
+
+
+def record_pushes(pushes: Iterable[tuple[int, str, float]], ack_wait: float) -> None:
+    """Count pushes on live streams: (message_id, agent_id, pushed_at). Starts each ack-wait clock."""
+    params = [(at, at, at + ack_wait, message_id, agent_id) for message_id, agent_id, at in pushes]
+    if params:
+        Delivery._meta.database.cursor().executemany(_RECORD_PUSH, params)
+
+
+def record_polls(polled: Iterable[tuple[int, str]], now: float) -> None:
+    """Mark deliveries returned by a poll as delivered (a poll is a view: it does not count an attempt)."""
+    params = [(now, now, message_id, agent_id) for message_id, agent_id in polled]
+    if params:
+        Delivery._meta.database.cursor().executemany(_RECORD_POLL, params)
+
+
+def _delivery_or_error(message_id: int, agent_id: str) -> DeliveryView:
+    delivery = get_delivery(message_id, agent_id)
+    if delivery is not None:
+        return delivery
+    if get_message(message_id) is None:
+        raise errors.not_found(
+            "MESSAGE_NOT_FOUND", f"no message with ID {str(message_id)!r}", messageId=str(message_id)
+        )
+    raise errors.permission_denied(
+        f"agent {agent_id!r} is not a recipient of message {str(message_id)!r}; only a recipient can act on its delivery",
+        reason="NOT_A_RECIPIENT",
+        messageId=str(message_id),
+    )
+
+
+def _set(message_id: int, agent_id: str, **values: Any) -> None:
+    Delivery.update(**values).where(
+        (Delivery.message == message_id) & (Delivery.agent_id == agent_id)
+    ).execute()
+
+
+def ack(message_id: int, agent_id: str, now: float) -> list[str]:
+    """Acknowledge a recipient's delivery (idempotent); return every recipient that has acked."""
+    delivery = _delivery_or_error(message_id, agent_id)
+    if delivery.state != "acked":
+        _set(message_id, agent_id, state="acked", acked_at=now, next_attempt_at=None)
+    return acked_by(message_id)
+
+
+def _require_open(delivery: DeliveryView, action: str) -> None:
+    if delivery.state not in OPEN_STATES:
+        raise errors.failed_precondition(
+            "DELIVERY_NOT_PENDING",
+            f"cannot {action} message {str(delivery.message.message_id)!r}: its delivery to {delivery.agent_id} "
+            f"is already {delivery.state}",
+        )
+
+
+def nak(message_id: int, agent_id: str, delay: float, now: float) -> DeliveryView:
+    delivery = _delivery_or_error(message_id, agent_id)
+    _require_open(delivery, "nak")
+    state = "delivered" if delivery.state == "stored" else delivery.state
+    _set(message_id, agent_id, state=state, next_attempt_at=now + delay)
+    return replace(delivery, state=state, next_attempt_at=now + delay)
+
+
+def extend(message_id: int, agent_id: str, ack_wait: float, now: float) -> DeliveryView:
+    delivery = _delivery_or_error(message_id, agent_id)
+    _require_open(delivery, "mark in progress")
+    _set(message_id, agent_id, next_attempt_at=now + ack_wait)
+    return replace(delivery, next_attempt_at=now + ack_wait)
+
+
+def term(message_id: int, agent_id: str) -> DeliveryView:
+    delivery = _delivery_or_error(message_id, agent_id)
+    if delivery.state == "terminated":
+        return delivery
+    _require_open(delivery, "terminate")
+    _set(message_id, agent_id, state="terminated", next_attempt_at=None)
+    return replace(delivery, state="terminated", next_attempt_at=None)
+
+
+@dataclass(frozen=True)
+class Housekeeping:
+    redeliver: list[DeliveryView]
+    dead_lettered: int
+    expired: int
+
+
+def process_due(
+    now: float, ack_wait: float, max_deliver: int, live_agents: set[str], limit: int
+) -> Housekeeping:
+    """Expire what is past its TTL, dead-letter what used every attempt, and pick redeliveries."""
+    expired = (
+        Delivery.update(state="expired", next_attempt_at=None)
+        .where(
+            Delivery.state.in_(OPEN_STATES)
+            & Delivery.expires_at.is_null(False)
+            & (Delivery.expires_at <= now)
+        )
+        .execute()
+    )
+    due = [
+        _delivery_from(row)
+        for row in _rows(
+            _deliveries_query()
+            .where(Delivery.state.in_(("delivered", "surfaced")) & (Delivery.next_attempt_at <= now))
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit)
+        )
+    ]
+    redeliver: list[DeliveryView] = []
+    dead = 0
+    for delivery in due:
+        if delivery.delivery_count >= max_deliver:
+            _set(delivery.message.message_id, delivery.agent_id, state="dead_lettered", next_attempt_at=None)
+            dead += 1
+            continue
+        _set(delivery.message.message_id, delivery.agent_id, next_attempt_at=now + ack_wait)
+        if delivery.agent_id in live_agents:
+            redeliver.append(replace(delivery, redelivery=True))
+    return Housekeeping(redeliver, dead, int(expired))
+
+
+def purge_finished(before: float, limit: int) -> int:
+    """Delete messages older than `before` whose every delivery is finished. Returns how many."""
+    open_ids = Delivery.select(Delivery.message).where(Delivery.state.in_(OPEN_STATES))
+    victims = [
+        row[0]
+        for row in _rows(
+            Message.select(Message.id)
+            .where((Message.created_at < before) & Message.id.not_in(open_ids))
+            .limit(limit)
+        )
+    ]
+    if not victims:
+        return 0
+    Delivery.delete().where(Delivery.message.in_(victims)).execute()
+    return int(Message.delete().where(Message.id.in_(victims)).execute())
+
+
+# -- topic subscriptions -----------------------------------------------------------------------
+
+
+def subscribe_topic(agent_id: str, pattern: str, now: float) -> float:
+    """Add a pattern (idempotent); returns when it was first added."""
+    _active_agent(agent_id, "agent_id")
+    TopicSubscription.insert(
+        agent_id=agent_id, pattern=pattern, created_at=now
+    ).on_conflict_ignore().execute()
+    created = (
+        TopicSubscription.select(TopicSubscription.created_at)
+        .where((TopicSubscription.agent_id == agent_id) & (TopicSubscription.pattern == pattern))
+        .scalar()
+    )
+    return float(created)
+
+
+def topic_subscriptions(agent_id: str) -> list[tuple[str, float]]:
+    query = (
+        TopicSubscription.select(TopicSubscription.pattern, TopicSubscription.created_at)
+        .where(TopicSubscription.agent_id == agent_id)
+        .order_by(TopicSubscription.id)
+    )
+    return [(row[0], row[1]) for row in _rows(query)]
+
+
+def unsubscribe_topic(agent_id: str, pattern: str) -> bool:
+    deleted = (
+        TopicSubscription.delete()
+        .where((TopicSubscription.agent_id == agent_id) & (TopicSubscription.pattern == pattern))
+        .execute()
+    )
+    return bool(deleted)
