@@ -52,6 +52,8 @@ class Config:
     ack_wait: float = 30.0
     max_deliver: int = 5
     retention: float = 7 * 24 * 3600.0
+    # How often the redelivery loop looks for deliveries whose ack wait ran out.
+    redelivery_interval: float = 1.0
     circuit_cooldown: float = 60.0
     shutdown_grace: float = 5.0
     reader_threads: int = 4

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -66,7 +66,11 @@ class Gateway:
         return application
 
     async def start(self, host: str, port: int) -> int:
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        # handler_cancellation: a stream's handler is cancelled when its client goes away, which
+        # cancels the gRPC call behind it (otherwise it would linger until its next write fails).
+        self._runner = web.AppRunner(
+            self.app(), access_log=None, handle_signals=False, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_port=False)
         try:
@@ -109,8 +113,18 @@ class Gateway:
             return error_response(error.response)
         metadata = tuple((h, request.headers[h]) for h in FORWARDED_HEADERS if h in request.headers)
         if found.route.streaming:
-            return await stream_events(request, self.channel, found.route, message, metadata)
+            return await self._track(stream_events(request, self.channel, found.route, message, metadata))
         return await self._unary(found.route, message, metadata)
+
+    async def _track(self, work: Awaitable[web.StreamResponse]) -> web.StreamResponse:
+        """Run a long-lived response so that stop() can end it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._streams.add(task)
+        try:
+            return await work
+        finally:
+            self._streams.discard(task)
 
     def _no_route(self, request: web.Request, allowed: list[str]) -> web.Response:
         if allowed:

@@ -32,12 +32,17 @@ def error_body(status: status_pb2.Status, reason: str) -> dict[str, Any]:
 
 def from_rpc_error(error: grpc.aio.AioRpcError) -> tuple[int, dict[str, Any]]:
     """HTTP status and body for a failed gRPC call."""
+    return from_call_outcome(error.code(), error.details() or "", error.trailing_metadata())
+
+
+def from_call_outcome(code: grpc.StatusCode, details: str, trailing: Any) -> tuple[int, dict[str, Any]]:
+    """HTTP status and body from a finished call's code, details and trailing metadata."""
     status: status_pb2.Status | None = None
-    for key, value in error.trailing_metadata() or ():
+    for key, value in trailing or ():
         if key == "grpc-status-details-bin" and isinstance(value, bytes):
             status = status_pb2.Status.FromString(value)
     if status is None:
-        status = status_pb2.Status(code=error.code().value[0], message=error.details() or "")
+        status = status_pb2.Status(code=code.value[0], message=details)
     reason = reason_of(status)
     return http_status_for(status.code, reason), error_body(status, reason)
 

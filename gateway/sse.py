@@ -75,11 +75,10 @@ async def stream_events(
     if call.done():
         code = await call.code()
         if code != grpc.StatusCode.OK:
-            try:
-                await call
-            except grpc.aio.AioRpcError as error:
-                status, body = errors.from_rpc_error(error)
-                return web.Response(status=status, text=errors.dumps(body), content_type="application/json")
+            status, body = errors.from_call_outcome(
+                code, await call.details(), await call.trailing_metadata()
+            )
+            return web.Response(status=status, text=errors.dumps(body), content_type="application/json")
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )

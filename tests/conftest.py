@@ -7,7 +7,7 @@ real sockets: gRPC through the generated stubs, HTTP through aiohttp.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,30 @@ from envoy_grpc.server.app import start
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    running = await start(make_config(tmp_path / "data"))
-    channel = grpc.aio.insecure_channel(running.grpc_target)
-    http = aiohttp.ClientSession()
-    try:
-        yield Server(running, channel, http, (tmp_path / "data" / "operator.token").read_text().strip())
-    finally:
-        await http.close()
-        await channel.close()
-        await running.stop(0)
+async def server_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Server]]]:
+    """Start in-process servers with config overrides (`ack_wait=1.0`, ...); all stopped at the end."""
+    started: list[Server] = []
+
+    async def _start(**overrides: Any) -> Server:
+        data_dir = tmp_path / f"data{len(started)}"
+        running = await start(make_config(data_dir, **overrides))
+        channel = grpc.aio.insecure_channel(running.grpc_target)
+        handle = Server(
+            running, channel, aiohttp.ClientSession(), (data_dir / "operator.token").read_text().strip()
+        )
+        started.append(handle)
+        return handle
+
+    yield _start
+    for handle in started:
+        await handle.http.close()
+        await handle.channel.close()
+        await handle.running.stop(0)
+
+
+@pytest.fixture
+async def server(server_factory: Callable[..., Awaitable[Server]]) -> Server:
+    return await server_factory()
 
 
 @pytest.fixture

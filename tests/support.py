@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import re
 import signal
@@ -61,7 +62,10 @@ class Server:
         if raw is not None:
             kwargs["data"] = raw
         elif body is not None:
-            kwargs["json"] = body
+            encoded = json.dumps(body).encode()
+            # aiohttp warns about large in-memory bodies; a file-like body streams instead.
+            kwargs["data"] = io.BytesIO(encoded) if len(encoded) > 1024 * 1024 else encoded
+            all_headers.setdefault("content-type", "application/json")
         async with self.http.request(method, self.base_url + path, **kwargs) as response:
             text = await response.text()
             try:

@@ -363,15 +363,19 @@ class Messaging:
 
     # -- streaming -----------------------------------------------------------------------------
 
-    async def stream(
+    def stream(
         self, caller: Caller, agent_id: str, after_sequence: int
     ) -> AsyncGenerator[DeliveryView, None]:
-        """Replay open deliveries after `after_sequence`, then push new ones as they commit."""
+        """Check the caller may open the stream (raising before anything is sent), then return it."""
         self._check_self(caller, agent_id, "agent_id", "open its stream")
         if after_sequence < 0:
             raise errors.invalid_argument("after_sequence", "must be 0 (everything) or positive")
         if not self.registry.is_active(agent_id):
             raise errors.failed_precondition("AGENT_OFFLINE", f"agent {agent_id!r} is retired")
+        return self._stream(agent_id, after_sequence)
+
+    async def _stream(self, agent_id: str, after_sequence: int) -> AsyncGenerator[DeliveryView, None]:
+        """Replay open deliveries after `after_sequence`, then push new ones as they commit."""
         subscription = self.bus.subscribe(agent_id)
         self.registry.stream_opened(agent_id)
         last = after_sequence

@@ -143,7 +143,10 @@ async def start(config: Config) -> RunningServer:
     await registry.load()
     authenticator = Authenticator(config.auth, registry, operator_token)
     settings = DeliverySettings(
-        ack_wait=config.ack_wait, max_deliver=config.max_deliver, retention=config.retention
+        ack_wait=config.ack_wait,
+        max_deliver=config.max_deliver,
+        retention=config.retention,
+        redelivery_interval=config.redelivery_interval,
     )
     messaging = Messaging(db, registry, Bus(circuits.allows), settings)
     messaging.start()
