@@ -81,9 +81,24 @@ def _part(raw: dict[str, Any]) -> common_pb2.Part:
     return common_pb2.Part(**{kind: value})
 
 
-@lru_cache(maxsize=4096)
+# A broadcast converts one message for many recipients within moments, so a small cache does it;
+# large messages are not cached at all, so the cache never holds much memory.
+_CACHED_BYTES = 16 * 1024
+
+
 def _base(message: StoredMessage) -> messages_pb2.Message:
-    """The part of a message's proto every recipient shares; built once per message."""
+    """The part of a message's proto every recipient shares."""
+    if len(message.parts_json) > _CACHED_BYTES:
+        return _build(message)
+    return _cached(message)
+
+
+@lru_cache(maxsize=128)
+def _cached(message: StoredMessage) -> messages_pb2.Message:
+    return _build(message)
+
+
+def _build(message: StoredMessage) -> messages_pb2.Message:
     proto = messages_pb2.Message(
         message_id=str(message.message_id),
         type=TYPES[message.type],

@@ -36,7 +36,7 @@ PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
-    "cache_size": -64000,
+    "cache_size": -16000,  # KiB per connection (writer + readers)
     "temp_store": "memory",
     "wal_autocheckpoint": 0,
 }
