@@ -237,3 +237,52 @@ async def test_sse_accepts_after_sequence_in_the_query(server: Server) -> None:
         second = (await asyncio.wait_for(response.content.readline(), TIMEOUT)).decode()
 
     assert (first, second) == ("event: message\n", "id: 3\n")
+
+
+async def test_an_open_circuit_pauses_pushes_but_not_polling_and_a_heartbeat_resumes_them(
+    server: Server,
+) -> None:
+    sender, receiver = await agents(server, 2)
+    call = subscribe(server, receiver, "id2")
+    await asyncio.wait_for(call.initial_metadata(), TIMEOUT)
+    received: asyncio.Queue[messages_pb2.Message] = asyncio.Queue()
+    reading = asyncio.create_task(_forward(call, received))
+    for _ in range(5):
+        await server.request("POST", "/agents/id2/circuit/failure", token=receiver)
+
+    await server.messages.SendMessage(direct("id2", "while open"), metadata=auth(sender))
+    await asyncio.sleep(0.5)  # long enough for a push to arrive if one were made
+    pushed_while_open = received.qsize()
+    _, pending = await server.request("GET", "/agents/id2/messages/pending", token=receiver)
+    await server.request("POST", "/heartbeat", {}, token=receiver)
+    resumed = await asyncio.wait_for(received.get(), TIMEOUT)
+    reading.cancel()
+    call.cancel()
+
+    assert pushed_while_open == 0
+    assert [m["parts"][0]["text"] for m in pending["messages"]] == ["while open"]
+    assert resumed.parts[0].text == "while open"
+
+
+async def _forward(call: Any, into: asyncio.Queue[messages_pb2.Message]) -> None:
+    """Read a stream in the background (cancelling a pending read would cancel the whole call)."""
+    async for message in call:
+        await into.put(message)
+
+
+async def test_finished_messages_are_purged_after_the_retention(server_factory: Any) -> None:
+    server: Server = await server_factory(retention=0.0, redelivery_interval=0.02)
+    sender, receiver = await agents(server, 2)
+    await server.messages.SendMessage(direct("id2", "done"), metadata=auth(sender))
+    await server.messages.SendMessage(direct("id2", "still open"), metadata=auth(sender))
+    await server.messages.AckMessage(messages_pb2.AckMessageRequest(message_id="1"), metadata=auth(receiver))
+
+    async def purged() -> bool:
+        status, _ = await server.request("GET", "/messages/1", token=sender)
+        return status == 404
+
+    await wait_for(purged, TIMEOUT)
+    status, kept = await server.request("GET", "/messages/2", token=sender)
+
+    assert status == 200
+    assert kept["parts"] == [{"text": "still open"}]
