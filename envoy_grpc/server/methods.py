@@ -3,6 +3,7 @@ request fields are required, and the HTTP success code. The server and the gatew
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from envoy_grpc.gen.envoy.v1 import (
     sessions_pb2,
     system_pb2,
 )
-from envoy_grpc.types import FieldDescriptor
+from envoy_grpc.types import FieldDescriptor, MessageDescriptor
 
 FILES = (
     agents_pb2,
@@ -93,21 +94,38 @@ def _is_missing(message: _message.Message, field: FieldDescriptor) -> bool:
     return not value
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What validation needs to know about a message type, computed once per type."""
+
+    required: tuple[FieldDescriptor, ...]
+    # Message-typed fields of our own (not well-known types, not maps) that may hold required fields.
+    nested: tuple[FieldDescriptor, ...]
+
+
+@functools.cache
+def _shape(descriptor: MessageDescriptor) -> _Shape:
+    nested = tuple(
+        field
+        for field in descriptor.fields
+        if field.message_type is not None
+        and not field.message_type.GetOptions().map_entry
+        and not field.message_type.full_name.startswith("google.protobuf.")
+    )
+    return _Shape(tuple(f for f in descriptor.fields if _is_required(f)), nested)
+
+
 def missing_required(message: _message.Message, prefix: str = "") -> list[str]:
     """Dotted paths of REQUIRED fields that are not set, here and in nested messages that are."""
-    missing: list[str] = []
-    for field in message.DESCRIPTOR.fields:
+    shape = _shape(message.DESCRIPTOR)
+    missing = [f"{prefix}{field.name}" for field in shape.required if _is_missing(message, field)]
+    for field in shape.nested:
         path = f"{prefix}{field.name}"
-        if _is_required(field) and _is_missing(message, field):
-            missing.append(path)
-        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
-            if field.message_type.full_name.startswith("google.protobuf."):
-                continue
-            if field.is_repeated:
-                for index, item in enumerate(getattr(message, field.name)):
-                    missing.extend(missing_required(item, f"{path}[{index}]."))
-            elif message.HasField(field.name):
-                missing.extend(missing_required(getattr(message, field.name), f"{path}."))
+        if field.is_repeated:
+            for index, item in enumerate(getattr(message, field.name)):
+                missing.extend(missing_required(item, f"{path}[{index}]."))
+        elif message.HasField(field.name) and path not in missing:
+            missing.extend(missing_required(getattr(message, field.name), f"{path}."))
     return missing
 
 

@@ -234,11 +234,30 @@ def messages_total() -> int:
 # -- sending -----------------------------------------------------------------------------------
 
 
+# The send path is the hottest write: plain SQL on the transaction's cursor, no query building.
+_LIFECYCLE = "SELECT lifecycle FROM agent WHERE agent_id = ?"
+_NEXT_SEQUENCE = (
+    "UPDATE agent SET last_sequence = last_sequence + 1 WHERE agent_id = ? RETURNING last_sequence"
+)
+_INSERT_MESSAGE = (
+    "INSERT INTO message (type, sender, to_agent, topic, task_id, context_id, parts_json, created_at, "
+    "expires_at, idempotency_key, body_hash, require_ack, urgent, recipients_json) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_DELIVERY = (
+    "INSERT INTO delivery (message_id, agent_id, sequence, state, expires_at) VALUES (?, ?, ?, 'stored', ?)"
+)
+
+
+def _cursor() -> Any:
+    return Message._meta.database.cursor()
+
+
 def _active_agent(agent_id: str, field_path: str) -> None:
-    lifecycle = Agent.select(Agent.lifecycle).where(Agent.agent_id == agent_id).scalar()
-    if lifecycle is None:
+    row = _cursor().execute(_LIFECYCLE, (agent_id,)).fetchone()
+    if row is None:
         raise errors.agent_not_found(agent_id, field_path)
-    if lifecycle != "active":
+    if row[0] != "active":
         raise errors.failed_precondition(
             "AGENT_OFFLINE", f"agent {agent_id!r} ({field_path}) is retired", agentId=agent_id
         )
@@ -263,14 +282,6 @@ def _recipients(new: NewMessage) -> list[str]:
     )
     matched = {agent for agent, pattern in subscribers if topics.matches(pattern, new.topic)}
     return sorted(matched, key=ids.sort_key)
-
-
-def _next_sequence(agent_id: str) -> int:
-    cursor = Agent._meta.database.execute_sql(
-        "UPDATE agent SET last_sequence = last_sequence + 1 WHERE agent_id = ? RETURNING last_sequence",
-        (agent_id,),
-    )
-    return int(cursor.fetchone()[0])
 
 
 def _existing(new: NewMessage) -> SendResult | None:
@@ -301,22 +312,27 @@ def insert_message(new: NewMessage, now: float) -> SendResult:
     if existing is not None:
         return existing
     recipients = _recipients(new)
-    message_id = Message.insert(
-        type=new.type,
-        sender=new.sender,
-        to_agent=new.to,
-        topic=new.topic,
-        task_id=new.task_id,
-        context_id=new.context_id,
-        parts_json=new.parts_json,
-        created_at=now,
-        expires_at=new.expires_at,
-        idempotency_key=new.idempotency_key,
-        body_hash=new.body_hash,
-        require_ack=new.require_ack,
-        urgent=new.urgent,
-        recipients_json=json.dumps(recipients),
-    ).execute()
+    cursor = _cursor()
+    cursor.execute(
+        _INSERT_MESSAGE,
+        (
+            new.type,
+            new.sender,
+            new.to,
+            new.topic,
+            new.task_id,
+            new.context_id,
+            new.parts_json,
+            now,
+            new.expires_at,
+            new.idempotency_key,
+            new.body_hash,
+            new.require_ack,
+            new.urgent,
+            json.dumps(recipients),
+        ),
+    )
+    message_id = int(cursor.lastrowid)
     stored = StoredMessage(
         message_id=message_id,
         type=new.type,
@@ -334,21 +350,14 @@ def insert_message(new: NewMessage, now: float) -> SendResult:
         recipients=tuple(recipients),
     )
     deliveries = [
-        DeliveryView(stored, agent_id, _next_sequence(agent_id), "stored", 0) for agent_id in recipients
+        DeliveryView(
+            stored, agent_id, int(cursor.execute(_NEXT_SEQUENCE, (agent_id,)).fetchone()[0]), "stored", 0
+        )
+        for agent_id in recipients
     ]
-    if deliveries:
-        rows = [
-            {
-                "message": message_id,
-                "agent_id": d.agent_id,
-                "sequence": d.sequence,
-                "state": "stored",
-                "expires_at": new.expires_at,
-            }
-            for d in deliveries
-        ]
-        for start in range(0, len(rows), 500):
-            Delivery.insert_many(rows[start : start + 500]).execute()
+    cursor.executemany(
+        _INSERT_DELIVERY, [(message_id, d.agent_id, d.sequence, new.expires_at) for d in deliveries]
+    )
     return SendResult(stored, deliveries, existing=False)
 
 
