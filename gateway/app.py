@@ -19,7 +19,7 @@ from google.protobuf import message as _message
 
 from envoy_grpc.server.methods import method_table
 from envoy_grpc.services.metadata import EXISTING_KEY
-from gateway import errors, openapi, transcode
+from gateway import errors, openapi, transcode, websocket
 from gateway.routes import Match, Route, RouteTable, build_routes, describe
 from gateway.sse import stream_events
 
@@ -55,13 +55,15 @@ class Gateway:
         self.channel = grpc.aio.insecure_channel(grpc_target, options=CHANNEL_OPTIONS)
         self._callables: dict[str, Callable[..., Any]] = {}
         self._runner: web.AppRunner | None = None
-        self._openapi = openapi.document(self.table.routes)
+        self._openapi = openapi.document(self.table.routes, websocket.openapi_paths())
         self._streams: set[asyncio.Task[Any]] = set()
+        self._sockets = websocket.PushSockets(self.channel, FORWARDED_HEADERS)
 
     def app(self) -> web.Application:
         application = web.Application(client_max_size=self.max_body)
         application.router.add_get("/openapi.json", self._serve_openapi)
         application.router.add_get("/", self._serve_index)
+        application.router.add_get(websocket.PATH, self._sockets.handle, allow_head=False)
         application.router.add_route("*", "/{tail:.*}", self.handle)
         return application
 
@@ -83,6 +85,7 @@ class Gateway:
         return int(sockets[0].getsockname()[1]) if sockets else port
 
     async def stop(self) -> None:
+        await self._sockets.close_all()
         for task in list(self._streams):
             task.cancel()
         if self._runner is not None:
@@ -99,7 +102,7 @@ class Gateway:
                 "name": "envoy-grpc",
                 "description": "HTTP+JSON gateway; the full description is at /openapi.json",
                 "openapi": "/openapi.json",
-                "routes": describe(self.table.routes),
+                "routes": [*describe(self.table.routes), websocket.index_entry()],
             },
         )
 
@@ -112,6 +115,15 @@ class Gateway:
         except RequestError as error:
             return error_response(error.response)
         metadata = tuple((h, request.headers[h]) for h in FORWARDED_HEADERS if h in request.headers)
+        if not all(websocket.legal_metadata(value) for _, value in metadata):
+            return error_response(
+                errors.local_error(
+                    401,
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    "INVALID_TOKEN",
+                    "the Authorization (or X-Agent-Id) header holds characters a token never has",
+                )
+            )
         if found.route.streaming:
             return await self._track(stream_events(request, self.channel, found.route, message, metadata))
         return await self._unary(found.route, message, metadata)

@@ -3,7 +3,7 @@ descriptions (read from the descriptor set `make proto` writes with source info)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -220,11 +220,16 @@ def _primary(route: Route) -> str:
     return str(getattr(rule, verb)) if verb else ""
 
 
-def document(routes: Iterable[Route]) -> dict[str, Any]:
+def document(
+    routes: Iterable[Route], extra_paths: Mapping[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The document; `extra_paths` adds hand-written path items for routes that no RPC annotates (/ws)."""
     schemas = _Schemas()
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.template, {})[route.verb.lower()] = _operation(route, schemas)
+    for template, item in (extra_paths or {}).items():
+        paths.setdefault(template, {}).update(item)
     components = dict(sorted(schemas.components.items()))
     components["Error"] = ERROR_SCHEMA
     return {

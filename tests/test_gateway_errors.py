@@ -166,3 +166,10 @@ async def test_every_error_has_the_same_shape(server: Server) -> None:
         assert set(error) == {"error"}
         assert set(error["error"]) == {"code", "message", "status", "details"}
         assert error["error"]["code"].isupper()
+
+
+async def test_a_token_with_characters_no_token_has_is_401_not_500(server: Server) -> None:
+    status, body = await server.request("GET", "/agents", headers={"authorization": "Bearer tok\u00e9n"})
+
+    assert status == 401
+    assert body["error"]["code"] == "INVALID_TOKEN"

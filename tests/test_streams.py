@@ -286,3 +286,17 @@ async def test_finished_messages_are_purged_after_the_retention(server_factory: 
 
     assert status == 200
     assert kept["parts"] == [{"text": "still open"}]
+
+
+async def test_sse_tells_its_client_why_the_stream_ends_on_shutdown(server: Server) -> None:
+    _, receiver = await agents(server, 2)
+    url = f"{server.base_url}/agents/id2/messages/stream"
+
+    async with server.http.get(url, headers={"authorization": f"Bearer {receiver}"}) as response:
+        assert response.status == 200
+        stopping = asyncio.create_task(server.running.stop(5.0))
+        body = (await asyncio.wait_for(response.content.read(), TIMEOUT)).decode()
+    await stopping
+
+    assert "event: error" in body
+    assert '"code":"SHUTTING_DOWN"' in body

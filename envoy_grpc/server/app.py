@@ -85,9 +85,11 @@ class RunningServer:
         grace = self.config.shutdown_grace if grace is None else grace
         self.system.shutting_down = True
         await self.health.enter_graceful_shutdown()
+        # Streams end first, with UNAVAILABLE, so the gateway can still tell SSE and WebSocket
+        # clients why; then the gateway stops taking requests.
+        await self.messaging.close()
         if self.gateway is not None:
             await self.gateway.stop()
-        await self.messaging.close()  # streams end with UNAVAILABLE now, not after the grace
         await self.grpc_server.stop(grace)
         await self.db.close()
         log.info("server stopped")
