@@ -84,10 +84,13 @@ class Gateway:
         sockets = getattr(server, "sockets", None) or []
         return int(sockets[0].getsockname()[1]) if sockets else port
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 1.0) -> None:
+        """Close sockets and streams (giving SSE handlers `grace` seconds to write their last event)."""
         await self._sockets.close_all()
-        for task in list(self._streams):
-            task.cancel()
+        if self._streams:
+            _, pending = await asyncio.wait(list(self._streams), timeout=grace)
+            for task in pending:
+                task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.channel.close()
