@@ -18,12 +18,19 @@ import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2_grpc
 
-from bench.load import HttpStatusError
-from envoy_grpc.gen.envoy.v1 import agents_pb2, agents_pb2_grpc, system_pb2, system_pb2_grpc
+from bench.load import HttpStatusError, gather_or_cancel
+from envoy_grpc.gen.envoy.v1 import (
+    agents_pb2,
+    agents_pb2_grpc,
+    messages_pb2_grpc,
+    system_pb2,
+    system_pb2_grpc,
+)
 
 CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1)]
 READY_TIMEOUT = 10.0
 KIND = "bench"
+REGISTER_CONCURRENCY = 64
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -61,17 +68,25 @@ def agent_from_json(body: bytes) -> Agent:
     return Agent(str(data["agent_id"]), str(data["token"]))
 
 
+def open_channel(grpc_target: str) -> grpc.aio.Channel:
+    """A channel that is its own TCP connection (a local subchannel pool), as a separate client's is."""
+    return grpc.aio.insecure_channel(grpc_target, options=CHANNEL_OPTIONS)
+
+
+def message_stub(channel: grpc.aio.Channel) -> messages_pb2_grpc.MessageServiceAsyncStub:
+    return cast("messages_pb2_grpc.MessageServiceAsyncStub", messages_pb2_grpc.MessageServiceStub(channel))
+
+
 class Clients:
     """gRPC channels and one HTTP session to a server, shared by every scenario of a run."""
 
     def __init__(
         self, grpc_target: str, http_base: str, channels: int, concurrency: int, timeout: float
     ) -> None:
+        self.grpc_target = grpc_target
         self.http_base = http_base
         self.timeout = timeout
-        self.channels = [
-            grpc.aio.insecure_channel(grpc_target, options=CHANNEL_OPTIONS) for _ in range(channels)
-        ]
+        self.channels = [open_channel(grpc_target) for _ in range(channels)]
         self.http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=concurrency),
             timeout=aiohttp.ClientTimeout(total=timeout),
@@ -87,6 +102,9 @@ class Clients:
             "agents_pb2_grpc.AgentServiceAsyncStub", agents_pb2_grpc.AgentServiceStub(self.channel(worker))
         )
 
+    def messages(self, worker: int) -> messages_pb2_grpc.MessageServiceAsyncStub:
+        return message_stub(self.channel(worker))
+
     def health(self, worker: int) -> Any:
         return health_pb2_grpc.HealthStub(self.channel(worker))
 
@@ -101,6 +119,20 @@ class Clients:
         request = agents_pb2.RegisterAgentRequest(name=self.unique_name(prefix), kind=KIND)
         response = await self.agents(0).RegisterAgent(request, timeout=self.timeout)
         return agent_from_registration(response)
+
+    async def register_roots(
+        self, prefix: str, count: int, concurrency: int = REGISTER_CONCURRENCY
+    ) -> list[Agent]:
+        """Register `count` root agents, `concurrency` at a time over all channels, in order."""
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one(index: int) -> Agent:
+            async with slots:
+                request = agents_pb2.RegisterAgentRequest(name=self.unique_name(prefix), kind=KIND)
+                response = await self.agents(index).RegisterAgent(request, timeout=self.timeout)
+                return agent_from_registration(response)
+
+        return await gather_or_cancel(one(index) for index in range(count))
 
     async def agents_registered(self) -> int:
         """How many agents the server holds, which some per-call costs grow with."""

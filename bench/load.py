@@ -11,12 +11,14 @@ import asyncio
 import math
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
 
 Operation = Callable[[], Awaitable[None]]
+T = TypeVar("T")
 
 MAX_OPERATIONS = 5_000_000
 MAX_ERRORS = 1_000
@@ -73,10 +75,12 @@ class LoadResult:
     error_kinds: dict[str, int] = field(default_factory=dict)
     sample_errors: list[str] = field(default_factory=list)
     stopped_early: str | None = None
+    # Items each successful operation carries (messages per batch call); the rate counts items.
+    items_per_op: int = 1
 
     @property
     def rate(self) -> float:
-        return self.ok / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        return self.ok * self.items_per_op / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
 def describe_error(error: BaseException) -> tuple[str, str]:
@@ -89,28 +93,46 @@ def describe_error(error: BaseException) -> tuple[str, str]:
 
 
 @dataclass
-class _Tally:
-    """Shared by the workers of one run (one event loop, so no locking needed)."""
+class ErrorTally:
+    """Errors grouped by kind with a few sample messages; `full` once MAX_ERRORS is reached."""
 
-    measure_from: float
-    measure_until: float
-    latencies: list[float] = field(default_factory=list)
-    started: int = 0
     errors: int = 0
-    last_done: float = 0.0
     kinds: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
+
+    @property
+    def full(self) -> bool:
+        return self.errors >= MAX_ERRORS
+
+    def add(self, error: BaseException, context: str = "") -> None:
+        kind, message = describe_error(error)
+        self.add_kind(f"{context}{kind}", f"{context}{message}")
+
+    def add_kind(self, kind: str, message: str, count: int = 1) -> None:
+        if count <= 0:
+            return
+        self.errors += count
+        self.kinds[kind] += count
+        if len(self.samples) < SAMPLE_ERRORS and message not in self.samples:
+            self.samples.append(message)
+
+
+@dataclass
+class _Tally(ErrorTally):
+    """Shared by the workers of one run (one event loop, so no locking needed)."""
+
+    measure_from: float = 0.0
+    measure_until: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    started: int = 0
+    last_done: float = 0.0
     stop_reason: str | None = None
 
     def record_error(self, error: BaseException, started: float) -> None:
         if started < self.measure_from:
             return
-        self.errors += 1
-        kind, message = describe_error(error)
-        self.kinds[kind] += 1
-        if len(self.samples) < SAMPLE_ERRORS and message not in self.samples:
-            self.samples.append(message)
-        if self.errors >= MAX_ERRORS:
+        self.add(error)
+        if self.full:
             self.stop_reason = f"stopped after {MAX_ERRORS} errors"
 
 
@@ -138,7 +160,11 @@ async def _worker(operation: Operation, tally: _Tally) -> None:
 
 
 async def run_closed_loop(
-    operations: Sequence[Operation], duration_s: float, warmup_s: float, call_timeout_s: float
+    operations: Sequence[Operation],
+    duration_s: float,
+    warmup_s: float,
+    call_timeout_s: float,
+    items_per_op: int = 1,
 ) -> LoadResult:
     """Run one worker per operation; measure only calls that start after the warm-up.
 
@@ -170,4 +196,17 @@ async def run_closed_loop(
         error_kinds=dict(tally.kinds),
         sample_errors=tally.samples,
         stopped_early=tally.stop_reason,
+        items_per_op=items_per_op,
     )
+
+
+async def gather_or_cancel(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """`asyncio.gather`, except that when one fails the others are cancelled rather than left running."""
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -1,7 +1,9 @@
-"""Turn measurements into the printed table, the verdict on the target, and the JSON results file.
+"""Turn measurements into the printed table, the scenario details, the verdicts on the targets, and the
+JSON results file.
 
 Rates are shown as ratios to the health Check of the same run (and its inverse, the cost), since
-only within-run comparisons are meaningful on these machines.
+only within-run comparisons are meaningful on these machines. Rows measured on a fresh server (the
+isolated scenarios) show its number in the `srv` column; they have no rate, only latencies and RSS.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import os
 import platform
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,47 +22,32 @@ import aiohttp
 import grpc
 
 from bench.cpu import Pinning
-from bench.runner import Measurement, Settings
-from bench.scenarios import BASELINE, TARGET_MAX_COST, TARGET_SCENARIO
+from bench.load import LatencyStats
+from bench.runner import Measurement, ServerRun, Settings
+from bench.scenarios import BASELINE
+from bench.targets import TargetResult, baseline_rate, evaluate_all
 
 CLIENT_BOUND_PCT = 90.0
+PUSH_VS_POLL = ("push_latency_500", "poll_1s")
+
+__all__ = [
+    "baseline_rate",
+    "details",
+    "document",
+    "notes",
+    "push_vs_poll",
+    "table",
+    "targets",
+    "threads",
+    "write",
+]
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Whether the target "authenticated GetAgent costs at most 1.5x a health Check" is met."""
-
-    measured: bool
-    cost: float | None
-    met: bool
-
-    def describe(self) -> str:
-        goal = f"authenticated GetAgent costs at most {TARGET_MAX_COST}x a health Check"
-        if not self.measured or self.cost is None:
-            return f"Target ({goal}): not measured (run {TARGET_SCENARIO} without errors)."
-        outcome = "MET" if self.met else "NOT MET"
-        return f"Target ({goal}): {TARGET_SCENARIO} costs {self.cost:.2f}x health_check -> {outcome}."
+def targets(measurements: list[Measurement]) -> list[TargetResult]:
+    return evaluate_all(measurements)
 
 
-def baseline_rate(measurements: list[Measurement]) -> float | None:
-    for measurement in measurements:
-        if measurement.scenario.name == BASELINE and measurement.load.ok:
-            return measurement.load.rate
-    return None
-
-
-def verdict(measurements: list[Measurement]) -> Verdict:
-    baseline = baseline_rate(measurements)
-    for measurement in measurements:
-        if measurement.scenario.name == TARGET_SCENARIO and baseline and measurement.load.ok:
-            if measurement.load.errors:
-                return Verdict(False, None, False)
-            cost = baseline / measurement.load.rate
-            return Verdict(True, cost, cost <= TARGET_MAX_COST)
-    return Verdict(False, None, False)
-
-
-def _ratio(rate: float, baseline: float | None) -> float | None:
+def _ratio(rate: float | None, baseline: float | None) -> float | None:
     return rate / baseline if baseline and rate else None
 
 
@@ -71,19 +58,82 @@ def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
 def table(measurements: list[Measurement]) -> str:
     baseline = baseline_rate(measurements)
     header = (
-        f"{'scenario':<20} {'unit':<6} {'rate/s':>9} {'vs health':>9} {'cost':>7} "
-        f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'srv CPU':>8} {'cli CPU':>8}"
+        f"{'scenario':<20} {'unit':<7} {'rate/s':>9} {'vs health':>9} {'cost':>7} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'srv CPU':>8} {'cli CPU':>8} {'srv':>3} {'RSS MB':>7}"
     )
     lines = [header, "-" * len(header)]
     for m in measurements:
-        ratio = _ratio(m.load.rate, baseline)
+        rate = m.rate
+        ratio = _ratio(rate, baseline) if m.scenario.compare else None
         cost = 1 / ratio if ratio else None
         lines.append(
-            f"{m.scenario.name:<20} {m.scenario.unit:<6} {m.load.rate:>9,.0f} {_fmt(ratio, '.2f'):>9} "
+            f"{m.scenario.name:<20} {m.scenario.unit:<7} {_fmt(rate, ',.0f'):>9} {_fmt(ratio, '.2f'):>9} "
             f"{_fmt(cost, '.2f', 'x'):>7} {_fmt(m.load.latency.p50_ms, '.2f'):>8} "
             f"{_fmt(m.load.latency.p99_ms, '.2f'):>8} {m.load.errors:>7} "
-            f"{_fmt(m.server_cpu_pct, '.0f', '%'):>8} {_fmt(m.client_cpu_pct, '.0f', '%'):>8}"
+            f"{_fmt(m.server_cpu_pct, '.0f', '%'):>8} {_fmt(m.client_cpu_pct, '.0f', '%'):>8} "
+            f"{m.server:>3} {_fmt(m.server_rss_mb, ',.0f'):>7}"
         )
+    return "\n".join(lines)
+
+
+def details(measurements: list[Measurement]) -> str:
+    """What each custom row's numbers are, one block per scenario that has details."""
+    blocks = []
+    for m in measurements:
+        if m.details:
+            blocks.append("\n".join([f"{m.scenario.name}:", *(f"  {line}" for line in m.details)]))
+    return "\n".join(blocks)
+
+
+def _row(label: str, stats: LatencyStats) -> str:
+    cells = [stats.p50_ms, stats.p90_ms, stats.p99_ms, stats.max_ms, stats.mean_ms]
+    return f"  {label:<30}" + "".join(f" {_fmt(c, ',.1f'):>8}" for c in cells) + f" {stats.count:>7,}"
+
+
+def threads(measurements: list[Measurement]) -> str:
+    """Where the server's CPU went, by thread, for each row: the answer to "what is it busy with"."""
+    rows = [m for m in measurements if m.server_threads]
+    if not rows:
+        return ""
+    keys = ("event_loop", "grpc_threads", "other_python", "busiest_other_python")
+    heads = ("event loop", "gRPC thr.", "store thr.", "busiest")
+    lines = [
+        "Server CPU by thread, % of one core over the measured window (event loop = the main thread: "
+        "handlers, interceptor, gateway; gRPC threads = gRPC core's own and grpc.aio's poller; store "
+        "threads = the SQLite writer and readers; busiest = the largest single store thread, the "
+        "writer under write load)",
+        f"  {'scenario':<20} {'total':>7}" + "".join(f" {h:>11}" for h in heads),
+    ]
+    for m in rows:
+        cells = "".join(f" {_fmt(m.server_threads.get(k), '.0f', '%'):>11}" for k in keys)
+        lines.append(f"  {m.scenario.name:<20} {_fmt(m.server_cpu_pct, '.0f', '%'):>7}{cells}")
+    return "\n".join(lines)
+
+
+def _g(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else "?"
+
+
+def push_vs_poll(measurements: list[Measurement]) -> str:
+    """Delivery latency of push (a Subscribe stream) and of the original's 1 s poll, side by side."""
+    found = {m.scenario.name: m for m in measurements if m.scenario.name in PUSH_VS_POLL}
+    if not found:
+        return ""
+    lines = [
+        "Push vs poll: delivery latency, send returned -> the recipient has the message (ms)",
+        f"  {'':<30}" + "".join(f" {h:>8}" for h in ("p50", "p90", "p99", "max", "mean")) + f" {'n':>7}",
+    ]
+    push = found.get("push_latency_500")
+    if push is not None:
+        rate = _g(push.figures.get("rate_per_s"))
+        lines.append(_row(f"push, Subscribe ({rate}/s)", push.load.latency))
+    poll = found.get("poll_1s")
+    if poll is not None:
+        interval, rate = _g(poll.figures.get("interval_s")), _g(poll.figures.get("rate_per_s"))
+        lines.append(_row(f"poll every {interval} s ({rate}/s)", poll.load.latency))
+    if push is not None and poll is not None and push.load.latency.count and poll.load.latency.count:
+        factor = poll.load.latency.p50_ms / max(push.load.latency.p50_ms, 1e-6)
+        lines.append(f"  the median message waits {factor:,.0f}x longer when polled than when pushed")
     return "\n".join(lines)
 
 
@@ -112,6 +162,8 @@ def notes(measurements: list[Measurement]) -> list[str]:
             )
         if m.server_log_lines:
             found.append(f"{name}: the server wrote {m.server_log_lines} log lines during the load.")
+        if m.server != 1:
+            found.append(f"{name}: measured on a fresh server of its own (server {m.server}).")
     return found
 
 
@@ -141,14 +193,15 @@ def _clean(value: float | None, digits: int = 3) -> float | None:
 
 
 def _scenario_json(m: Measurement, baseline: float | None) -> dict[str, Any]:
-    ratio = _ratio(m.load.rate, baseline)
+    ratio = _ratio(m.rate, baseline) if m.scenario.compare else None
     latency = asdict(m.load.latency)
     return {
         "name": m.scenario.name,
         "transport": m.scenario.transport,
         "unit": m.scenario.unit,
         "what": m.scenario.what,
-        "rate_per_s": _clean(m.load.rate, 1),
+        "server": m.server,
+        "rate_per_s": _clean(m.rate, 1),
         "ratio_to_health_check": _clean(ratio),
         "cost_vs_health_check": _clean(1 / ratio if ratio else None),
         "ok": m.load.ok,
@@ -162,7 +215,24 @@ def _scenario_json(m: Measurement, baseline: float | None) -> dict[str, Any]:
         "client_cpu_pct": _clean(m.client_cpu_pct, 1),
         "agents_registered_before": m.agents_before,
         "server_log_lines_during_load": m.server_log_lines,
+        "server_rss_mb_after": m.server_rss_mb,
+        "server_cpu_by_thread_pct": m.server_threads,
+        "figures": m.figures,
     }
+
+
+def _server_json(run: ServerRun, log_level: str) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "index": run.index,
+        "pid": run.pid,
+        "scenarios": run.scenarios,
+        "exit_code": run.exit_code,
+        "rss_mb_at_end": run.rss_mb_at_end,
+        "log_level": log_level,
+    }
+    if run.log_tail is not None:
+        found["log_tail"] = run.log_tail
+    return found
 
 
 def document(
@@ -170,28 +240,36 @@ def document(
     measurements: list[Measurement],
     settings: Settings,
     pinning: Pinning,
-    server: dict[str, Any],
+    servers: list[ServerRun],
+    log_level: str,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
     baseline = baseline_rate(measurements)
-    outcome = verdict(measurements)
-    return {
+    verdicts = targets(measurements)
+    get_agent = next((v for v in verdicts if v.target.key == "get_agent_cost"), None)
+    server_json = [_server_json(run, log_level) for run in servers]
+    content: dict[str, Any] = {
         "name": name,
         "time_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": _machine(pinning),
         "parameters": asdict(settings) | extra,
         "baseline": {"scenario": BASELINE, "rate_per_s": _clean(baseline, 1)},
-        "target": {
-            "statement": f"authenticated GetAgent costs at most {TARGET_MAX_COST}x a health Check",
-            "scenario": TARGET_SCENARIO,
-            "max_cost": TARGET_MAX_COST,
-            "cost": _clean(outcome.cost),
-            "met": outcome.met if outcome.measured else None,
-        },
-        "server": server,
+        "targets": [v.as_json() for v in verdicts],
+        # The first server, where the baseline and every shared scenario ran; `servers` lists them all.
+        "server": server_json[0] if server_json else None,
+        "servers": server_json,
         "scenarios": [_scenario_json(m, baseline) for m in measurements],
         "notes": notes(measurements),
     }
+    if get_agent is not None:  # the agents suite's single target, in the shape earlier results used
+        content["target"] = {
+            "statement": get_agent.target.statement,
+            "scenario": get_agent.target.scenario,
+            "max_cost": get_agent.target.limit,
+            "cost": _clean(get_agent.value),
+            "met": get_agent.met,
+        }
+    return content
 
 
 def write(results_dir: Path, name: str, content: dict[str, Any]) -> Path:

@@ -1,8 +1,13 @@
 """The benchmark scenarios: what one operation is, and the agents it needs, for each measured call.
 
-Each scenario's `prepare` registers whatever it needs (outside the measured window) and returns one
-operation per worker. Read scenarios come before write scenarios in the run order, because writes grow
-the agent table, and some reads (GET /health counts online agents) get slower as it grows.
+A closed-loop scenario's `prepare` registers whatever it needs (outside the measured window) and
+returns one operation per worker. A custom scenario's `run` (the messaging ones in bench/messaging.py)
+does its own timing and returns an Outcome. Read scenarios come before write scenarios in the run
+order, because writes grow the agent and message tables, and some reads (GET /health counts online
+agents) get slower as they grow. Scenarios that hold thousands of agents and streams are `isolated`:
+each runs last, on a fresh server of its own, so they neither affect nor are affected by the others.
+
+Scenarios belong to suites (`agents`, `messages`); `--suite all` runs both.
 """
 
 from __future__ import annotations
@@ -14,25 +19,44 @@ from typing import Literal
 
 from grpc_health.v1 import health_pb2
 
+from bench import messaging
 from bench.clients import KIND, Agent, Clients, UnexpectedResponse, agent_from_json, agent_from_registration
+from bench.context import Context, Outcome
 from bench.load import Operation
+from bench.settings import Settings
 from envoy_grpc.gen.envoy.v1 import agents_pb2
 
-Prepare = Callable[[Clients, int], Awaitable[list[Operation]]]
+Prepare = Callable[[Clients, Settings], Awaitable[list[Operation]]]
+Run = Callable[[Context], Awaitable[Outcome]]
+Suite = Literal["agents", "messages"]
 
 BASELINE = "health_check"
 READERS = 8
+SUITES = ("agents", "messages", "all")
+BOTH: tuple[Suite, ...] = ("agents", "messages")
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """One measured operation. `unit` is "calls", or "pairs" for a register followed by a get."""
+    """One measured scenario: closed loop (`prepare`) or custom (`run`), exactly one of them.
+
+    `unit` is what the rate counts: "calls", "pairs" (a register followed by a get), "msgs"
+    (messages, e.g. `batch_size` per batch call), "rounds" or "streams" (no rate: `reports_rate`
+    is False and the figures are latencies or memory).
+    """
 
     name: str
     transport: Literal["grpc", "http"]
-    unit: Literal["calls", "pairs"]
+    unit: Literal["calls", "pairs", "msgs", "rounds", "streams"]
     what: str
-    prepare: Prepare
+    prepare: Prepare | None = None
+    run: Run | None = None
+    suites: tuple[Suite, ...] = ("agents",)
+    isolated: bool = False
+    batched: bool = False
+    reports_rate: bool = True
+    # False for open-loop rows, whose rate is the offered load: no ratio to health Check then.
+    compare: bool = True
 
 
 async def _readers(clients: Clients) -> list[Agent]:
@@ -58,7 +82,7 @@ def _child_body(clients: Clients, parent: Agent) -> dict[str, str]:
 # -- gRPC -----------------------------------------------------------------------------------------
 
 
-async def health_check(clients: Clients, workers: int) -> list[Operation]:
+async def health_check(clients: Clients, settings: Settings) -> list[Operation]:
     def operation(worker: int) -> Operation:
         stub = clients.health(worker)
         request = health_pb2.HealthCheckRequest(service="")
@@ -70,10 +94,10 @@ async def health_check(clients: Clients, workers: int) -> list[Operation]:
 
         return call
 
-    return [operation(worker) for worker in range(workers)]
+    return [operation(worker) for worker in range(settings.concurrency)]
 
 
-async def grpc_get_agent(clients: Clients, workers: int) -> list[Operation]:
+async def grpc_get_agent(clients: Clients, settings: Settings) -> list[Operation]:
     readers = await _readers(clients)
 
     def operation(worker: int) -> Operation:
@@ -90,11 +114,11 @@ async def grpc_get_agent(clients: Clients, workers: int) -> list[Operation]:
 
         return call
 
-    return [operation(worker) for worker in range(workers)]
+    return [operation(worker) for worker in range(settings.concurrency)]
 
 
-async def grpc_register(clients: Clients, workers: int) -> list[Operation]:
-    parents = await _parents(clients, workers)
+async def grpc_register(clients: Clients, settings: Settings) -> list[Operation]:
+    parents = await _parents(clients, settings.concurrency)
 
     def operation(worker: int) -> Operation:
         stub = clients.agents(worker)
@@ -108,10 +132,10 @@ async def grpc_register(clients: Clients, workers: int) -> list[Operation]:
 
         return call
 
-    return [operation(worker) for worker in range(workers)]
+    return [operation(worker) for worker in range(settings.concurrency)]
 
 
-async def grpc_register_root(clients: Clients, workers: int) -> list[Operation]:
+async def grpc_register_root(clients: Clients, settings: Settings) -> list[Operation]:
     def operation(worker: int) -> Operation:
         stub = clients.agents(worker)
 
@@ -121,11 +145,11 @@ async def grpc_register_root(clients: Clients, workers: int) -> list[Operation]:
 
         return call
 
-    return [operation(worker) for worker in range(workers)]
+    return [operation(worker) for worker in range(settings.concurrency)]
 
 
-async def grpc_register_get(clients: Clients, workers: int) -> list[Operation]:
-    parents = await _parents(clients, workers)
+async def grpc_register_get(clients: Clients, settings: Settings) -> list[Operation]:
+    parents = await _parents(clients, settings.concurrency)
 
     def operation(worker: int) -> Operation:
         stub = clients.agents(worker)
@@ -146,20 +170,20 @@ async def grpc_register_get(clients: Clients, workers: int) -> list[Operation]:
 
         return call
 
-    return [operation(worker) for worker in range(workers)]
+    return [operation(worker) for worker in range(settings.concurrency)]
 
 
 # -- HTTP gateway ---------------------------------------------------------------------------------
 
 
-async def http_health(clients: Clients, workers: int) -> list[Operation]:
+async def http_health(clients: Clients, settings: Settings) -> list[Operation]:
     async def call() -> None:
         await clients.http_call("GET", "/health", 200)
 
-    return [call] * workers
+    return [call] * settings.concurrency
 
 
-async def http_get_agent(clients: Clients, workers: int) -> list[Operation]:
+async def http_get_agent(clients: Clients, settings: Settings) -> list[Operation]:
     readers = await _readers(clients)
 
     def operation(worker: int) -> Operation:
@@ -171,11 +195,11 @@ async def http_get_agent(clients: Clients, workers: int) -> list[Operation]:
 
         return call
 
-    return [operation(worker) for worker in range(workers)]
+    return [operation(worker) for worker in range(settings.concurrency)]
 
 
-async def http_register(clients: Clients, workers: int) -> list[Operation]:
-    parents = await _parents(clients, workers)
+async def http_register(clients: Clients, settings: Settings) -> list[Operation]:
+    parents = await _parents(clients, settings.concurrency)
 
     def operation(worker: int) -> Operation:
         parent = parents[worker]
@@ -188,11 +212,11 @@ async def http_register(clients: Clients, workers: int) -> list[Operation]:
 
         return call
 
-    return [operation(worker) for worker in range(workers)]
+    return [operation(worker) for worker in range(settings.concurrency)]
 
 
-async def http_register_get(clients: Clients, workers: int) -> list[Operation]:
-    parents = await _parents(clients, workers)
+async def http_register_get(clients: Clients, settings: Settings) -> list[Operation]:
+    parents = await _parents(clients, settings.concurrency)
 
     def operation(worker: int) -> Operation:
         parent = parents[worker]
@@ -206,14 +230,41 @@ async def http_register_get(clients: Clients, workers: int) -> list[Operation]:
 
         return call
 
-    return [operation(worker) for worker in range(workers)]
+    return [operation(worker) for worker in range(settings.concurrency)]
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario(BASELINE, "grpc", "calls", "grpc.health.v1.Health/Check, the baseline", health_check),
+    Scenario(
+        BASELINE,
+        "grpc",
+        "calls",
+        "grpc.health.v1.Health/Check, the baseline",
+        health_check,
+        suites=BOTH,
+    ),
     Scenario("grpc_get_agent", "grpc", "calls", "AgentService.GetAgent with a bearer token", grpc_get_agent),
     Scenario("http_health", "http", "calls", "GET /health through the gateway", http_health),
     Scenario("http_get_agent", "http", "calls", "GET /agents/{id} with a bearer token", http_get_agent),
+    Scenario(
+        "push_latency_500",
+        "grpc",
+        "msgs",
+        "SendMessage at 500/s open loop -> one Subscribe stream (acking in the background); "
+        "latency is send returned -> received",
+        run=messaging.push_latency,
+        suites=("messages",),
+        compare=False,
+    ),
+    Scenario(
+        "poll_1s",
+        "http",
+        "msgs",
+        "SendMessage at 20/s; the recipient polls GET /agents/{id}/messages/pending every 1 s and acks; "
+        "latency is send returned -> poll returned it",
+        run=messaging.poll_1s,
+        suites=("messages",),
+        compare=False,
+    ),
     Scenario("grpc_register", "grpc", "calls", "RegisterAgent of a child (durable write)", grpc_register),
     Scenario(
         "grpc_register_root", "grpc", "calls", "RegisterAgent of a root, unique names", grpc_register_root
@@ -226,7 +277,50 @@ SCENARIOS: tuple[Scenario, ...] = (
         "http_register_get", "http", "pairs", "POST /agents (child), then GET /agents/{id}", http_register_get
     ),
     Scenario(
-        "health_check_end", "grpc", "calls", "the baseline again, after the writes: shows drift", health_check
+        "grpc_send",
+        "grpc",
+        "calls",
+        "SendMessage, durable direct, 10 senders -> 10 recipients, nobody subscribed",
+        messaging.grpc_send,
+        suites=("messages",),
+    ),
+    Scenario(
+        "grpc_batch_send",
+        "grpc",
+        "msgs",
+        "BatchSendMessages of batch_size messages from a few callers; rate counts messages",
+        messaging.grpc_batch_send,
+        suites=("messages",),
+        batched=True,
+    ),
+    Scenario(
+        "health_check_end",
+        "grpc",
+        "calls",
+        "the baseline again, after the writes: shows drift",
+        health_check,
+        suites=BOTH,
+    ),
+    Scenario(
+        "broadcast_1000",
+        "grpc",
+        "rounds",
+        "one broadcast to 1,000 open Subscribe streams, a few rounds; latency is send returned -> "
+        "the last subscriber received it",
+        run=messaging.broadcast,
+        suites=("messages",),
+        isolated=True,
+        reports_rate=False,
+    ),
+    Scenario(
+        "idle_10000",
+        "grpc",
+        "streams",
+        "10,000 idle Subscribe streams held open; server RSS",
+        run=messaging.idle_streams,
+        suites=("messages",),
+        isolated=True,
+        reports_rate=False,
     ),
 )
 
@@ -234,14 +328,19 @@ TARGET_SCENARIO = "grpc_get_agent"
 TARGET_MAX_COST = 1.5
 
 
-def select(only: str | None) -> list[Scenario]:
-    """All scenarios, or the named ones in run order; the baseline is always included and runs first."""
+def select(only: str | None, suite: str = "all") -> list[Scenario]:
+    """The suite's scenarios, or the named ones of it, in run order; the baseline always runs first."""
+    if suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
+    pool = [s for s in SCENARIOS if suite == "all" or suite in s.suites]
     if not only:
-        return list(SCENARIOS)
+        return pool
     names = {name.strip() for name in only.split(",") if name.strip()}
-    unknown = names - {scenario.name for scenario in SCENARIOS}
+    unknown = names - {scenario.name for scenario in pool}
     if unknown:
-        valid = ", ".join(scenario.name for scenario in SCENARIOS)
-        raise ValueError(f"unknown scenario {', '.join(sorted(unknown))}; choose from {valid}")
+        valid = ", ".join(scenario.name for scenario in pool)
+        raise ValueError(
+            f"unknown scenario {', '.join(sorted(unknown))} in suite {suite}; choose from {valid}"
+        )
     names.add(BASELINE)
-    return [scenario for scenario in SCENARIOS if scenario.name in names]
+    return [scenario for scenario in pool if scenario.name in names]

@@ -78,6 +78,8 @@ class ServerProcess:
     pinning: cpu.Pinning
     _reader: threading.Thread
     exit_code: int | None = None
+    # grpc.aio's completion-queue poller, a Python thread like the store's; found by the runner.
+    grpc_poller_tid: int | None = None
 
     @property
     def grpc_target(self) -> str:

@@ -56,6 +56,8 @@ class AgentRegistry:
         self._agents: dict[str, AgentRow] = {}
         self._children: dict[str, list[str]] = {}
         self._by_token: dict[str, str] = {}
+        # Active root agents by name: registration is idempotent on it.
+        self._active_roots: dict[str, str] = {}
         self._last_seen: dict[str, float] = {}
         # Agents heard from within ONLINE_WINDOW (pruned as they age), so counting them is cheap.
         self._recent: dict[str, float] = {}
@@ -82,6 +84,10 @@ class AgentRegistry:
     def is_active(self, agent_id: str) -> bool:
         row = self._agents.get(agent_id)
         return row is not None and row.active
+
+    def active_root(self, name: str) -> str | None:
+        """The ID of the active root agent with this name, if any (what registering it would return)."""
+        return self._active_roots.get(name)
 
     def agent_for_token_hash(self, token_hash: str) -> str | None:
         return self._by_token.get(token_hash)
@@ -193,6 +199,8 @@ class AgentRegistry:
                 self._by_token.pop(row.token_hash, None)
             if row.active:
                 self._active -= 1
+            if self._active_roots.get(row.name) == retired_id:
+                del self._active_roots[row.name]
             self._agents[retired_id] = replace(row, lifecycle="retired", retired_at=now, token_hash=None)
             self.circuits.forget(retired_id)
         return affected
@@ -244,6 +252,8 @@ class AgentRegistry:
             self._children.setdefault(row.parent_id, []).append(row.agent_id)
         self._active += int(row.active) - int(previous is not None and previous.active)
         self._agents[row.agent_id] = row
+        if row.active and row.parent_id is None:
+            self._active_roots.setdefault(row.name, row.agent_id)
         if row.token_hash:
             self._by_token[row.token_hash] = row.agent_id
 

@@ -16,17 +16,29 @@ from envoy_grpc.store.messages import DeliveryView
 QUEUE_CAPACITY = 256
 
 
-class Closed:
-    """Put on a subscription's queue when the server shuts down."""
+class Signal:
+    """A marker put on a subscription's queue instead of a delivery."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
 
 
-CLOSED = Closed()
+# The server is shutting down.
+CLOSED = Signal("closed")
+# The subscription missed deliveries (queue full, or pushes paused): it must replay from the store.
+MISSED = Signal("missed")
 
 
 @dataclass(eq=False)
 class Subscription:
     agent_id: str
-    queue: asyncio.Queue[DeliveryView | Closed] = field(default_factory=lambda: asyncio.Queue(QUEUE_CAPACITY))
+    # One slot more than the capacity, so a MISSED or CLOSED marker always fits.
+    queue: asyncio.Queue[DeliveryView | Signal] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_CAPACITY + 1)
+    )
     # Something was not queued (queue full, or pushes paused by the circuit breaker): replay from the store.
     missed: bool = False
     closed: bool = False
@@ -34,18 +46,27 @@ class Subscription:
     def offer(self, delivery: DeliveryView) -> None:
         if self.missed or self.closed:
             return
-        try:
+        if self.queue.qsize() >= QUEUE_CAPACITY:
+            self.mark_missed()
+        else:
             self.queue.put_nowait(delivery)
-        except asyncio.QueueFull:
-            self.missed = True
-            while not self.queue.empty():  # release the memory now; the store has every item
-                self.queue.get_nowait()
+
+    def mark_missed(self) -> None:
+        """Drop what is queued (the store has every item) and wake the stream to replay."""
+        if self.missed or self.closed:
+            return
+        self.missed = True
+        self._empty()
+        self.queue.put_nowait(MISSED)
 
     def close(self) -> None:
         self.closed = True
+        self._empty()
+        self.queue.put_nowait(CLOSED)
+
+    def _empty(self) -> None:
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.queue.put_nowait(CLOSED)
 
 
 class Bus:
@@ -79,7 +100,7 @@ class Bus:
             paused = not self._allows(delivery.agent_id)
             for subscription in subscriptions:
                 if paused:
-                    subscription.missed = True  # replayed once the circuit lets pushes through again
+                    subscription.mark_missed()  # replayed once the circuit lets pushes through again
                 else:
                     subscription.offer(delivery)
 

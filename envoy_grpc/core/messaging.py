@@ -23,7 +23,7 @@ from envoy_grpc import errors
 from envoy_grpc.core import topics
 from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Caller
-from envoy_grpc.core.bus import CLOSED, Bus
+from envoy_grpc.core.bus import CLOSED, MISSED, Bus
 from envoy_grpc.store import messages as store
 from envoy_grpc.store.db import Database, DatabaseClosedError
 from envoy_grpc.store.messages import DeliveryView, NewMessage, SendResult, StoredMessage
@@ -243,7 +243,8 @@ class Messaging:
             parts_json=parts_json,
             expires_at=expires_at,
             idempotency_key=out.idempotency_key or None,
-            body_hash=_body_hash(replace(out, type=kind, sender=sender)),
+            # Only a repeated idempotency key ever compares bodies.
+            body_hash=_body_hash(replace(out, type=kind, sender=sender)) if out.idempotency_key else "",
             require_ack=out.require_ack,
             urgent=out.urgent,
         )
@@ -385,13 +386,12 @@ class Messaging:
                 async for delivery in self._replay(agent_id, last):
                     yield delivery
                     last = delivery.sequence
-                while not subscription.missed:
-                    try:
-                        item = await asyncio.wait_for(subscription.queue.get(), LIVE_CHECK)
-                    except TimeoutError:
-                        continue
+                while True:
+                    item = await subscription.queue.get()
                     if item is CLOSED:
                         raise StreamClosed()
+                    if item is MISSED:
+                        break
                     assert isinstance(item, DeliveryView)
                     if item.sequence <= last and not item.redelivery:
                         continue
@@ -418,6 +418,13 @@ class Messaging:
     def pushed(self, delivery: DeliveryView) -> None:
         """A delivery reached a stream: count the attempt and start its ack-wait clock."""
         self.recorder.add(delivery, self._clock())
+
+    async def surface(self, agent_id: str, limit: int = 20, urgent_only: bool = False) -> list[DeliveryView]:
+        """Deliveries a hook shows a coding agent now, marked surfaced (see store.surface)."""
+        now, ack_wait = self._clock(), self.settings.ack_wait
+        return await self.db.write(
+            functools.partial(store.surface, agent_id, now, ack_wait, limit, urgent_only)
+        )
 
     # -- topics --------------------------------------------------------------------------------
 

@@ -42,41 +42,46 @@ class EnvoyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def __init__(self, authenticator: Authenticator, methods: dict[str, MethodInfo]) -> None:
         self.authenticator = authenticator
         self.methods = methods
+        # One wrapped handler per method, built on its first call: the hot path allocates nothing.
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
+        wrapped = self._wrapped.get(details.method)
+        if wrapped is not None:
+            return wrapped
         handler = await continuation(details)
         method = self.methods.get(details.method)
         if handler is None or method is None:
             return handler
-        metadata = tuple(details.invocation_metadata or ())
         if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method, metadata),
+            wrapped = grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method, metadata),
+        elif handler.unary_stream is not None:
+            wrapped = grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        return handler
+        else:
+            return handler
+        self._wrapped[details.method] = wrapped
+        return wrapped
 
-    def _admit(self, request: Any, method: MethodInfo, metadata: tuple[Any, ...]) -> None:
-        CALLER.set(self.authenticator.resolve(metadata, method.auth))
+    def _admit(self, request: Any, method: MethodInfo, context: grpc.aio.ServicerContext) -> None:
+        CALLER.set(self.authenticator.resolve(context.invocation_metadata() or (), method.auth))
         check_required(request)
 
-    def _wrap_unary(
-        self, inner: UnaryBehavior, method: MethodInfo, metadata: tuple[Any, ...]
-    ) -> UnaryBehavior:
+    def _wrap_unary(self, inner: UnaryBehavior, method: MethodInfo) -> UnaryBehavior:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
-                self._admit(request, method, metadata)
+                self._admit(request, method, context)
                 return await inner(request, context)
             except errors.EnvoyError as error:
                 await abort_with(context, error)
@@ -88,13 +93,13 @@ class EnvoyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         return behavior
 
-    def _wrap_stream(self, inner: Any, method: MethodInfo, metadata: tuple[Any, ...]) -> Any:
+    def _wrap_stream(self, inner: Any, method: MethodInfo) -> Any:
         if not inspect.isasyncgenfunction(inner):  # a handler that writes with context.write
-            return self._wrap_unary(inner, method, metadata)
+            return self._wrap_unary(inner, method)
 
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             try:
-                self._admit(request, method, metadata)
+                self._admit(request, method, context)
                 async for response in inner(request, context):
                     yield response
             except errors.EnvoyError as error:

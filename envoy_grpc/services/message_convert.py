@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -98,13 +99,13 @@ def _cached(message: StoredMessage) -> messages_pb2.Message:
     return _build(message)
 
 
-def _build(message: StoredMessage) -> messages_pb2.Message:
+def _build(message: StoredMessage, parts: Iterable[common_pb2.Part] | None = None) -> messages_pb2.Message:
     proto = messages_pb2.Message(
         message_id=str(message.message_id),
         type=TYPES[message.type],
         to=message.to,
         topic=message.topic,
-        parts=[_part(p) for p in json.loads(message.parts_json)],
+        parts=parts if parts is not None else [_part(p) for p in json.loads(message.parts_json)],
         timestamp=timestamp(message.created_at),
         idempotency_key=message.idempotency_key or "",
         require_ack=message.require_ack,
@@ -123,8 +124,10 @@ def _build(message: StoredMessage) -> messages_pb2.Message:
     return proto
 
 
-def message(stored: StoredMessage) -> messages_pb2.Message:
-    """The message as its sender sees it."""
+def message(stored: StoredMessage, parts: Iterable[common_pb2.Part] | None = None) -> messages_pb2.Message:
+    """The message as its sender sees it (`parts`: the request's, when it was just sent)."""
+    if parts is not None:
+        return _build(stored, parts)
     proto = messages_pb2.Message()
     proto.CopyFrom(_base(stored))
     return proto

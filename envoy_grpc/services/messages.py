@@ -28,14 +28,20 @@ class MessageService(messages_pb2_grpc.MessageServiceServicer):
         result = await self.messaging.send(current_caller(), convert.outgoing(request))
         if result.existing:
             mark_existing(context)
-        return convert.message(result.message)
+            return convert.message(result.message)
+        return convert.message(result.message, request.parts)
 
     async def BatchSendMessages(
         self, request: messages_pb2.BatchSendMessagesRequest, unused_context: grpc.aio.ServicerContext
     ) -> messages_pb2.BatchSendMessagesResponse:
         batch = [convert.outgoing(m, f"messages[{i}].") for i, m in enumerate(request.messages)]
         results = await self.messaging.send_batch(current_caller(), batch)
-        return messages_pb2.BatchSendMessagesResponse(messages=[convert.message(r.message) for r in results])
+        return messages_pb2.BatchSendMessagesResponse(
+            messages=[
+                convert.message(r.message) if r.existing else convert.message(r.message, m.parts)
+                for r, m in zip(results, request.messages, strict=True)
+            ]
+        )
 
     async def GetMessage(
         self, request: messages_pb2.GetMessageRequest, unused_context: grpc.aio.ServicerContext

@@ -221,10 +221,8 @@ def deliveries_of(message_id: int) -> list[DeliveryView]:
 
 
 def acked_by(message_id: int) -> list[str]:
-    query = Delivery.select(Delivery.agent_id).where(
-        (Delivery.message == message_id) & (Delivery.state == "acked")
-    )
-    return sorted((row[0] for row in _rows(query)), key=ids.sort_key)
+    rows = _cursor().execute(_ACKED_BY, (message_id,)).fetchall()
+    return sorted((row[0] for row in rows), key=ids.sort_key)
 
 
 def messages_total() -> int:
@@ -361,9 +359,94 @@ def insert_message(new: NewMessage, now: float) -> SendResult:
     return SendResult(stored, deliveries, existing=False)
 
 
-def insert_messages(batch: Iterable[NewMessage], now: float) -> list[SendResult]:
-    """Store several messages in the caller's transaction: all or none."""
-    return [insert_message(new, now) for new in batch]
+_LAST_MESSAGE_ID = "SELECT seq FROM sqlite_sequence WHERE name = 'message'"
+_RESERVE_SEQUENCES = (
+    "UPDATE agent SET last_sequence = last_sequence + ? WHERE agent_id = ? RETURNING last_sequence"
+)
+_INSERT_NUMBERED_MESSAGE = _INSERT_MESSAGE.replace("(type,", "(id, type,").replace(
+    "VALUES (?", "VALUES (?, ?"
+)
+
+
+def insert_messages(batch: Sequence[NewMessage], now: float) -> list[SendResult]:
+    """Store several messages in the caller's transaction: all or none.
+
+    The batch path checks each agent once, reserves each recipient's sequence numbers in one
+    statement, numbers the messages itself (we are the only writer, inside BEGIN IMMEDIATE) and
+    inserts with executemany: a fraction of the per-message cost.
+    """
+    if any(new.idempotency_key is not None for new in batch):
+        return [insert_message(new, now) for new in batch]
+    for sender in {new.sender for new in batch}:
+        _active_agent(sender, "from")
+    checked: dict[tuple[str, str, str], list[str]] = {}
+    recipient_lists = []
+    for new in batch:
+        key = (new.type, new.to, new.topic)
+        if key not in checked:
+            checked[key] = _recipients(new)
+        recipient_lists.append(checked[key])
+    cursor = _cursor()
+    row = cursor.execute(_LAST_MESSAGE_ID).fetchone()
+    first_id = (int(row[0]) if row else 0) + 1
+    wanted: dict[str, int] = {}
+    for recipients in recipient_lists:
+        for agent_id in recipients:
+            wanted[agent_id] = wanted.get(agent_id, 0) + 1
+    next_sequence = {
+        agent_id: int(cursor.execute(_RESERVE_SEQUENCES, (count, agent_id)).fetchone()[0]) - count + 1
+        for agent_id, count in wanted.items()
+    }
+    results: list[SendResult] = []
+    message_rows, delivery_rows = [], []
+    for offset, (new, recipients) in enumerate(zip(batch, recipient_lists, strict=True)):
+        message_id = first_id + offset
+        recipients_json = json.dumps(recipients)
+        message_rows.append(
+            (
+                message_id,
+                new.type,
+                new.sender,
+                new.to,
+                new.topic,
+                new.task_id,
+                new.context_id,
+                new.parts_json,
+                now,
+                new.expires_at,
+                None,
+                new.body_hash,
+                new.require_ack,
+                new.urgent,
+                recipients_json,
+            )
+        )
+        stored = StoredMessage(
+            message_id,
+            new.type,
+            new.sender,
+            new.to,
+            new.topic,
+            new.task_id,
+            new.context_id,
+            new.parts_json,
+            now,
+            new.expires_at,
+            None,
+            new.require_ack,
+            new.urgent,
+            tuple(recipients),
+        )
+        deliveries = []
+        for agent_id in recipients:
+            sequence = next_sequence[agent_id]
+            next_sequence[agent_id] = sequence + 1
+            deliveries.append(DeliveryView(stored, agent_id, sequence, "stored", 0))
+            delivery_rows.append((message_id, agent_id, sequence, new.expires_at))
+        results.append(SendResult(stored, deliveries, existing=False))
+    cursor.executemany(_INSERT_NUMBERED_MESSAGE, message_rows)
+    cursor.executemany(_INSERT_DELIVERY, delivery_rows)
+    return results
 
 
 # -- delivery state ----------------------------------------------------------------------------
@@ -416,11 +499,21 @@ def _set(message_id: int, agent_id: str, **values: Any) -> None:
     ).execute()
 
 
+# Acks are as frequent as sends: plain SQL too.
+_ACK = (
+    "UPDATE delivery SET state = 'acked', acked_at = ?, next_attempt_at = NULL "
+    "WHERE message_id = ? AND agent_id = ? AND state != 'acked'"
+)
+_ACKED_BY = "SELECT agent_id FROM delivery WHERE message_id = ? AND state = 'acked'"
+_IS_RECIPIENT = "SELECT 1 FROM delivery WHERE message_id = ? AND agent_id = ?"
+
+
 def ack(message_id: int, agent_id: str, now: float) -> list[str]:
     """Acknowledge a recipient's delivery (idempotent); return every recipient that has acked."""
-    delivery = _delivery_or_error(message_id, agent_id)
-    if delivery.state != "acked":
-        _set(message_id, agent_id, state="acked", acked_at=now, next_attempt_at=None)
+    cursor = _cursor()
+    changed = cursor.execute(_ACK, (now, message_id, agent_id)).rowcount
+    if not changed and cursor.execute(_IS_RECIPIENT, (message_id, agent_id)).fetchone() is None:
+        _delivery_or_error(message_id, agent_id)  # raises the right error
     return acked_by(message_id)
 
 
@@ -455,6 +548,37 @@ def term(message_id: int, agent_id: str) -> DeliveryView:
     _require_open(delivery, "terminate")
     _set(message_id, agent_id, state="terminated", next_attempt_at=None)
     return replace(delivery, state="terminated", next_attempt_at=None)
+
+
+def surface(
+    agent_id: str, now: float, ack_wait: float, limit: int, urgent_only: bool = False
+) -> list[DeliveryView]:
+    """Mark what a hook is about to show a coding agent as surfaced, and return it.
+
+    A surfaced message counts as acknowledged, unless it was sent with require_ack: then it stays
+    pending and is surfaced again at most once per ack wait until the agent acks it.
+    """
+    query = (
+        _deliveries_query()
+        .where(
+            (Delivery.agent_id == agent_id)
+            & _IS_OPEN
+            & (Delivery.expires_at.is_null() | (Delivery.expires_at > now))
+            & ((Delivery.state != "surfaced") | (Delivery.surfaced_at <= now - ack_wait))
+        )
+        .order_by(Delivery.sequence)
+        .limit(limit)
+    )
+    if urgent_only:
+        query = query.where(Message.urgent == True)  # noqa: E712 (peewee builds SQL from ==)
+    found = [_delivery_from(row) for row in _rows(query)]
+    for delivery in found:
+        key = (delivery.message.message_id, delivery.agent_id)
+        if delivery.message.require_ack:
+            _set(*key, state="surfaced", surfaced_at=now, next_attempt_at=now + ack_wait)
+        else:
+            _set(*key, state="acked", surfaced_at=now, acked_at=now, next_attempt_at=None)
+    return found
 
 
 @dataclass(frozen=True)
