@@ -1,3 +1,3 @@
-from envoy_grpc.cli import main
+from envoy_grpc.entry import main
 
 main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import urllib.error
 from dataclasses import replace
@@ -314,6 +315,136 @@ def agents_rotate_token(agent_id: str, token: str | None) -> None:
     Example: envoy-grpc agents rotate-token id1
     """
     _print(_run(_client(token), "POST", f"/agents/{agent_id}/token", {}))
+
+
+@cli.group()
+def hooks() -> None:
+    """Install or remove the Claude Code hooks that report sessions to envoy-grpc.
+
+    The hooks run `envoy-grpc hook` (a command hook that forwards each event to the server and
+    prints what the server answers) or, with --http, POST to the server's /hooks/claude directly.
+    """
+
+
+def _settings_target(project: Path | None, user: bool, local: bool) -> Path:
+    from envoy_grpc import hook_install
+
+    if user and (project is not None or local):
+        raise click.UsageError(
+            "--user writes ~/.claude/settings.json; it cannot go with --project or --local"
+        )
+    return hook_install.settings_path(project=project, user=user, local=local)
+
+
+def _load_hook_settings(path: Path) -> dict[str, Any]:
+    from envoy_grpc import hook_install
+
+    try:
+        return hook_install.load_settings(path)
+    except hook_install.SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+project_option = click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Project directory whose .claude/settings.json to change [default: the current directory].",
+)
+user_option = click.option("--user", is_flag=True, help="Change ~/.claude/settings.json (all projects).")
+local_option = click.option(
+    "--local", is_flag=True, help="Change the project's .claude/settings.local.json (not committed) instead."
+)
+
+
+@hooks.command("install")
+@project_option
+@user_option
+@local_option
+@click.option(
+    "--command/--http",
+    "use_command",
+    default=True,
+    show_default=True,
+    help="--command: hooks run `envoy-grpc hook` (reads the hook token itself). --http: Claude Code "
+    "POSTs to $ENVOY_URL/hooks/claude itself and needs ENVOY_HOOK_TOKEN in its environment.",
+)
+def hooks_install(project: Path | None, user: bool, local: bool, use_command: bool) -> None:
+    """Add envoy-grpc's hooks to Claude Code's settings, keeping every other hook and setting.
+
+    Installing again changes nothing; switching between --command and --http replaces ours.
+    The file is backed up to settings.json.bak before its first change.
+
+    Example: envoy-grpc hooks install --project ~/src/myapp
+    """
+    from envoy_grpc import hook_install
+    from envoy_grpc.client_http import DEFAULT_URL
+
+    path = _settings_target(project, user, local)
+    settings = _load_hook_settings(path)
+    url = os.environ.get("ENVOY_URL", DEFAULT_URL)
+    if use_command:
+        command = hook_install.default_command()
+        handlers = hook_install.handlers_for(command=command)
+        summary = f"command hooks running: {command}"
+    else:
+        handlers = hook_install.handlers_for(base_url=url)
+        summary = f"http hooks posting to {url.rstrip('/')}/hooks/claude"
+    try:
+        updated, changes = hook_install.install(settings, handlers)
+    except hook_install.SettingsError as error:
+        raise click.ClickException(f"{path}: {error}; left unchanged") from None
+    if not changes:
+        click.echo(f"{path}: envoy-grpc hooks already installed ({summary}); nothing changed")
+    else:
+        backup = hook_install.save_settings(path, updated)
+        click.echo(f"{path}: {summary}")
+        for change in changes:
+            click.echo(f"  {change}")
+        if backup:
+            click.echo(f"previous file kept as {backup}")
+        click.echo("Claude Code applies hooks changed outside it after you review them in its /hooks menu.")
+    token_file = _environment().data_dir / config.HOOK_TOKEN_FILENAME
+    if not use_command:
+        click.echo(
+            "The http hooks send $ENVOY_HOOK_TOKEN: start Claude Code with it set, for example\n"
+            f'  export ENVOY_HOOK_TOKEN="$(cat {token_file})"'
+        )
+    if not token_file.exists():
+        click.echo(
+            f"note: {token_file} does not exist yet; until the server has written it, the server "
+            "refuses the hooks' calls (and the hooks carry on without it)"
+        )
+
+
+@hooks.command("uninstall")
+@project_option
+@user_option
+@local_option
+def hooks_uninstall(project: Path | None, user: bool, local: bool) -> None:
+    """Remove envoy-grpc's hooks from Claude Code's settings, and nothing else.
+
+    Example: envoy-grpc hooks uninstall --user
+    """
+    from envoy_grpc import hook_install
+
+    path = _settings_target(project, user, local)
+    if not path.exists():
+        click.echo(f"{path} does not exist; nothing to remove")
+        return
+    try:
+        updated, changes = hook_install.uninstall(_load_hook_settings(path))
+    except hook_install.SettingsError as error:
+        raise click.ClickException(f"{path}: {error}; left unchanged") from None
+    if not changes:
+        click.echo(f"{path}: no envoy-grpc hooks found; nothing changed")
+        return
+    backup = hook_install.save_settings(path, updated)
+    click.echo(f"{path}:")
+    for change in changes:
+        click.echo(f"  {change}")
+    if backup:
+        click.echo(f"previous file kept as {backup}")
 
 
 def main() -> None:
