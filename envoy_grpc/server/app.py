@@ -23,19 +23,27 @@ from envoy_grpc.core.auth import Authenticator
 from envoy_grpc.core.bus import Bus
 from envoy_grpc.core.circuit import CircuitBreakers
 from envoy_grpc.core.messaging import DeliverySettings, Messaging
-from envoy_grpc.gen.envoy.v1 import agents_pb2_grpc, messages_pb2_grpc, system_pb2_grpc
+from envoy_grpc.core.sessions import Sessions
+from envoy_grpc.gen.envoy.v1 import agents_pb2_grpc, messages_pb2_grpc, sessions_pb2_grpc, system_pb2_grpc
 from envoy_grpc.server import methods, reflection
 from envoy_grpc.server.interceptor import EnvoyInterceptor
 from envoy_grpc.services import unimplemented
 from envoy_grpc.services.agents import AgentService
 from envoy_grpc.services.messages import MessageService
+from envoy_grpc.services.sessions import ProjectEventService, SessionService
 from envoy_grpc.services.system import SystemService
 from envoy_grpc.store.db import Database
 from gateway.app import Gateway
 
 log = logging.getLogger(__name__)
 
-IMPLEMENTED = {"envoy.v1.AgentService", "envoy.v1.SystemService", "envoy.v1.MessageService"}
+IMPLEMENTED = {
+    "envoy.v1.AgentService",
+    "envoy.v1.SystemService",
+    "envoy.v1.MessageService",
+    "envoy.v1.SessionService",
+    "envoy.v1.ProjectEventService",
+}
 
 # Options for many long-lived streams (reference/grpc-python-notes.md §2.8). so_reuseport is off so
 # that a second server on the same port fails instead of silently sharing it.
@@ -62,6 +70,8 @@ class RunningServer:
     db: Database
     registry: AgentRegistry
     messaging: Messaging
+    # The session-accountability core, for in-process callers such as the hook adapter.
+    sessions: Sessions
     grpc_server: grpc.aio.Server
     health: health_aio.HealthServicer
     system: SystemService
@@ -152,6 +162,7 @@ async def start(config: Config) -> RunningServer:
     )
     messaging = Messaging(db, registry, Bus(circuits.allows), settings)
     messaging.start()
+    sessions = Sessions(db, messaging.bus)
     server = grpc.aio.server(
         interceptors=[EnvoyInterceptor(authenticator, methods.method_table())], options=SERVER_OPTIONS
     )
@@ -161,6 +172,8 @@ async def start(config: Config) -> RunningServer:
     )
     system_pb2_grpc.add_SystemServiceServicer_to_server(system, server)
     messages_pb2_grpc.add_MessageServiceServicer_to_server(MessageService(messaging), server)
+    sessions_pb2_grpc.add_SessionServiceServicer_to_server(SessionService(sessions), server)
+    sessions_pb2_grpc.add_ProjectEventServiceServicer_to_server(ProjectEventService(sessions), server)
     server.add_generic_rpc_handlers(
         [unimplemented.generic_handler(s) for s in methods.services() if s.full_name not in IMPLEMENTED]
     )
@@ -174,7 +187,7 @@ async def start(config: Config) -> RunningServer:
         await db.close()
         raise
     await server.start()
-    running = RunningServer(config, db, registry, messaging, server, health, system, grpc_port)
+    running = RunningServer(config, db, registry, messaging, sessions, server, health, system, grpc_port)
     log.info("gRPC listening on %s:%d", config.host, grpc_port)
     if config.http:
         await _start_gateway(running)

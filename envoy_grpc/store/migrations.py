@@ -116,7 +116,252 @@ def _v2_messages(db: peewee.SqliteDatabase) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_agents, _v2_messages]
+# Session accountability: a session row with server-computed counters, one table per kind of
+# evidence, the session event log every record also lands in, and the project events (with the audit
+# log under the reserved project `_envoy_audit`). Every evidence row names its session by
+# `session_id` (text, as the coding tool gave it) so records map straight onto graph entities.
+_V3_TABLES = (
+    """
+    CREATE TABLE session (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL UNIQUE,
+        agent TEXT NOT NULL,
+        agent_id TEXT NOT NULL DEFAULT '',
+        project TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        model TEXT,
+        git_branch TEXT,
+        git_head TEXT,
+        parent_session_id TEXT,
+        started_at REAL NOT NULL,
+        ended_at REAL,
+        exit_status TEXT,
+        prompt_count INTEGER NOT NULL DEFAULT 0,
+        tool_call_count INTEGER NOT NULL DEFAULT 0,
+        file_write_count INTEGER NOT NULL DEFAULT 0,
+        commit_count INTEGER NOT NULL DEFAULT 0,
+        test_run_count INTEGER NOT NULL DEFAULT 0,
+        event_count INTEGER NOT NULL DEFAULT 0,
+        last_prompt_sequence INTEGER NOT NULL DEFAULT 0,
+        last_tool TEXT,
+        last_tool_summary TEXT,
+        prompt_input_tokens INTEGER NOT NULL DEFAULT 0,
+        prompt_output_tokens INTEGER NOT NULL DEFAULT 0,
+        prompt_cost_usd REAL NOT NULL DEFAULT 0,
+        total_input_tokens INTEGER,
+        total_output_tokens INTEGER,
+        total_cost_usd REAL
+    )
+    """,
+    "CREATE INDEX session_started ON session (started_at)",
+    "CREATE INDEX session_project_started ON session (project, started_at)",
+    "CREATE INDEX session_parent_started ON session (parent_session_id, started_at) "
+    "WHERE parent_session_id IS NOT NULL",
+    """
+    CREATE TABLE session_event (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES session (session_id),
+        event_type TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        payload_json TEXT NOT NULL,
+        agent_id TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX session_event_session ON session_event (session_id)",
+    "CREATE INDEX session_event_session_type ON session_event (session_id, event_type)",
+    "CREATE INDEX session_event_type ON session_event (event_type)",
+    """
+    CREATE TABLE session_prompt (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES session (session_id),
+        agent_id TEXT NOT NULL DEFAULT '',
+        sequence INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        input_hash TEXT NOT NULL,
+        input_summary TEXT NOT NULL DEFAULT '',
+        output_hash TEXT NOT NULL DEFAULT '',
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        latency_ms INTEGER,
+        model TEXT NOT NULL DEFAULT '',
+        cost_usd REAL,
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX session_prompt_session_created ON session_prompt (session_id, created_at)",
+    """
+    CREATE TABLE session_tool_call (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES session (session_id),
+        agent_id TEXT NOT NULL DEFAULT '',
+        tool_use_id TEXT NOT NULL DEFAULT '',
+        sequence INTEGER NOT NULL,
+        tool_name TEXT NOT NULL,
+        tool_version TEXT NOT NULL DEFAULT '',
+        tool_category TEXT NOT NULL DEFAULT '',
+        exit_status TEXT NOT NULL,
+        input_hash TEXT NOT NULL DEFAULT '',
+        input_summary TEXT NOT NULL DEFAULT '',
+        output_hash TEXT NOT NULL DEFAULT '',
+        output_summary TEXT NOT NULL DEFAULT '',
+        latency_ms INTEGER,
+        input_tokens_est INTEGER,
+        file_paths_json TEXT NOT NULL DEFAULT '[]',
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE UNIQUE INDEX session_tool_call_use ON session_tool_call (session_id, tool_use_id) "
+    "WHERE tool_use_id <> ''",
+    "CREATE INDEX session_tool_call_session_created ON session_tool_call (session_id, created_at)",
+    """
+    CREATE TABLE session_file_write (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES session (session_id),
+        project TEXT NOT NULL,
+        agent_id TEXT NOT NULL DEFAULT '',
+        tool_use_id TEXT NOT NULL DEFAULT '',
+        file_path TEXT NOT NULL,
+        path_key TEXT NOT NULL,
+        file_id TEXT NOT NULL DEFAULT '',
+        before_hash TEXT NOT NULL DEFAULT '',
+        after_hash TEXT NOT NULL DEFAULT '',
+        lines_added INTEGER,
+        lines_deleted INTEGER,
+        lines_changed INTEGER,
+        write_type TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE UNIQUE INDEX session_file_write_use ON session_file_write (session_id, tool_use_id, file_path) "
+    "WHERE tool_use_id <> ''",
+    "CREATE INDEX session_file_write_session_path ON session_file_write (session_id, file_path)",
+    "CREATE INDEX session_file_write_path ON session_file_write (path_key)",
+    "CREATE INDEX session_file_write_project_path ON session_file_write (project, path_key)",
+    """
+    CREATE TABLE session_commit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES session (session_id),
+        agent_id TEXT NOT NULL DEFAULT '',
+        commit_sha TEXT NOT NULL,
+        parent_sha TEXT,
+        message TEXT NOT NULL DEFAULT '',
+        author TEXT NOT NULL DEFAULT '',
+        commit_type TEXT NOT NULL DEFAULT '',
+        files_changed INTEGER NOT NULL DEFAULT 0,
+        lines_inserted INTEGER NOT NULL DEFAULT 0,
+        lines_deleted INTEGER NOT NULL DEFAULT 0,
+        file_paths_json TEXT NOT NULL DEFAULT '[]',
+        feature_tag TEXT,
+        placeholder INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE UNIQUE INDEX session_commit_session_sha ON session_commit (session_id, commit_sha)",
+    "CREATE INDEX session_commit_sha ON session_commit (commit_sha)",
+    "CREATE INDEX session_commit_session_created ON session_commit (session_id, created_at)",
+    """
+    CREATE TABLE session_test_run (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES session (session_id),
+        agent_id TEXT NOT NULL DEFAULT '',
+        tool_use_id TEXT NOT NULL DEFAULT '',
+        test_name TEXT NOT NULL,
+        result TEXT NOT NULL,
+        test_suite TEXT NOT NULL DEFAULT '',
+        test_command TEXT NOT NULL DEFAULT '',
+        duration_ms INTEGER,
+        logs_summary TEXT NOT NULL DEFAULT '',
+        commit_sha TEXT,
+        commit_id INTEGER REFERENCES session_commit (id),
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE UNIQUE INDEX session_test_run_use ON session_test_run (session_id, tool_use_id) "
+    "WHERE tool_use_id <> ''",
+    "CREATE INDEX session_test_run_session_name ON session_test_run (session_id, test_name)",
+    """
+    CREATE TABLE session_fix_chain (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES session (session_id),
+        agent_id TEXT NOT NULL DEFAULT '',
+        bug_commit_sha TEXT NOT NULL,
+        fix_commit_sha TEXT NOT NULL,
+        fix_type TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        cycles_to_fix INTEGER,
+        time_to_fix_ms INTEGER,
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE UNIQUE INDEX session_fix_chain_key ON session_fix_chain (session_id, bug_commit_sha, fix_commit_sha)",
+    """
+    CREATE TABLE session_bench_run (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES session (session_id),
+        agent_id TEXT NOT NULL DEFAULT '',
+        bench_name TEXT NOT NULL,
+        mean_ns INTEGER,
+        median_ns INTEGER,
+        p95_ns INTEGER,
+        is_regression INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX session_bench_run_session ON session_bench_run (session_id)",
+    """
+    CREATE TABLE session_handover (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES session (session_id),
+        agent_id TEXT NOT NULL DEFAULT '',
+        to_agent TEXT NOT NULL DEFAULT '',
+        to_session_id TEXT,
+        summary TEXT NOT NULL,
+        files_changed_json TEXT NOT NULL DEFAULT '[]',
+        outcome TEXT NOT NULL,
+        last_assistant_message TEXT,
+        transcript_path TEXT,
+        verified INTEGER NOT NULL DEFAULT 0,
+        verification_reasons_json TEXT NOT NULL DEFAULT '[]',
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX session_handover_session_created ON session_handover (session_id, created_at)",
+    "CREATE INDEX session_handover_to_session ON session_handover (to_session_id) WHERE to_session_id IS NOT NULL",
+    """
+    CREATE TABLE project_event (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        source TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data_json TEXT NOT NULL,
+        session_id TEXT,
+        agent_id TEXT NOT NULL DEFAULT '',
+        task_id TEXT,
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX project_event_project_created ON project_event (project, created_at)",
+    "CREATE INDEX project_event_session ON project_event (session_id) WHERE session_id IS NOT NULL",
+    # The audit log's filters: by agent, by operation (source) and by task.
+    "CREATE INDEX project_event_audit_agent ON project_event (agent_id, created_at) "
+    "WHERE project = '_envoy_audit'",
+    "CREATE INDEX project_event_audit_source ON project_event (source, created_at) "
+    "WHERE project = '_envoy_audit'",
+    "CREATE INDEX project_event_audit_task ON project_event (task_id, created_at) "
+    "WHERE project = '_envoy_audit' AND task_id IS NOT NULL",
+)
+
+
+def _v3_sessions(db: peewee.SqliteDatabase) -> None:
+    for statement in _V3_TABLES:
+        db.execute_sql(statement)
+
+
+MIGRATIONS: list[Migration] = [_v1_agents, _v2_messages, _v3_sessions]
 
 
 def schema_version(db: peewee.SqliteDatabase) -> int:

@@ -2306,8 +2306,10 @@ class FileChange(_message.Message):
 
     @_builtins.property
     def tool_call(self) -> Global___ToolCall:
-        """The tool call that made the change (matched by `tool_use_id`); null when
-        the write names no tool call.
+        """The tool call that made the change: the session's call with the write's
+        `tool_use_id`, or, when the write names none (or no such call was
+        recorded), the session's newest call recorded before the change whose
+        `file_paths` name the file; null if there is none.
         """
 
     @_builtins.property
