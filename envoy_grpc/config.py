@@ -69,6 +69,10 @@ class Config:
         return self.data_dir / OPERATOR_TOKEN_FILENAME
 
     @property
+    def hook_token_path(self) -> Path:
+        return self.data_dir / HOOK_TOKEN_FILENAME
+
+    @property
     def registration_mode(self) -> RegistrationMode:
         """Open on loopback unless told otherwise; closed (operator only) anywhere else."""
         if self.registration is not None:

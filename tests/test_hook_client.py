@@ -189,7 +189,6 @@ def test_live_server_error_status_fails_open(live: ServerProcess) -> None:
     assert b"the server answered HTTP" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="HookService lands with the server-side adapter")
 def test_live_server_answer_is_printed(live: ServerProcess) -> None:
     # The real path: the hook token comes from hook.token in the server's data directory.
     env = {"ENVOY_URL": live.base_url, "ENVOY_HOME": str(live.data_dir), "ENVOY_HOOK_DEBUG": "1"}

@@ -22,13 +22,22 @@ from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Authenticator
 from envoy_grpc.core.bus import Bus
 from envoy_grpc.core.circuit import CircuitBreakers
+from envoy_grpc.core.hook_identity import HookIdentities
+from envoy_grpc.core.hooks import HookAdapter
 from envoy_grpc.core.messaging import DeliverySettings, Messaging
 from envoy_grpc.core.sessions import Sessions
-from envoy_grpc.gen.envoy.v1 import agents_pb2_grpc, messages_pb2_grpc, sessions_pb2_grpc, system_pb2_grpc
+from envoy_grpc.gen.envoy.v1 import (
+    agents_pb2_grpc,
+    hooks_pb2_grpc,
+    messages_pb2_grpc,
+    sessions_pb2_grpc,
+    system_pb2_grpc,
+)
 from envoy_grpc.server import methods, reflection
 from envoy_grpc.server.interceptor import EnvoyInterceptor
 from envoy_grpc.services import unimplemented
 from envoy_grpc.services.agents import AgentService
+from envoy_grpc.services.hooks import HookService
 from envoy_grpc.services.messages import MessageService
 from envoy_grpc.services.sessions import ProjectEventService, SessionService
 from envoy_grpc.services.system import SystemService
@@ -41,6 +50,7 @@ IMPLEMENTED = {
     "envoy.v1.AgentService",
     "envoy.v1.SystemService",
     "envoy.v1.MessageService",
+    "envoy.v1.HookService",
     "envoy.v1.SessionService",
     "envoy.v1.ProjectEventService",
 }
@@ -148,12 +158,13 @@ async def start(config: Config) -> RunningServer:
     config.check()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     operator_token = tokens.load_or_create_token_file(config.operator_token_path)
+    hook_token = tokens.load_or_create_token_file(config.hook_token_path)
     db = Database(config.db_path, readers=config.reader_threads)
     await db.open()
     circuits = CircuitBreakers(config.circuit_threshold, config.circuit_cooldown)
     registry = AgentRegistry(db, circuits)
     await registry.load()
-    authenticator = Authenticator(config.auth, registry, operator_token)
+    authenticator = Authenticator(config.auth, registry, operator_token, hook_token)
     settings = DeliverySettings(
         ack_wait=config.ack_wait,
         max_deliver=config.max_deliver,
@@ -174,6 +185,9 @@ async def start(config: Config) -> RunningServer:
     messages_pb2_grpc.add_MessageServiceServicer_to_server(MessageService(messaging), server)
     sessions_pb2_grpc.add_SessionServiceServicer_to_server(SessionService(sessions), server)
     sessions_pb2_grpc.add_ProjectEventServiceServicer_to_server(ProjectEventService(sessions), server)
+    hooks_pb2_grpc.add_HookServiceServicer_to_server(
+        HookService(HookAdapter(sessions, messaging, HookIdentities(registry))), server
+    )
     server.add_generic_rpc_handlers(
         [unimplemented.generic_handler(s) for s in methods.services() if s.full_name not in IMPLEMENTED]
     )
