@@ -76,6 +76,8 @@ class Bus:
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._allows = allows
         self.closed = False
+        # Agents known to have no open delivery (see Messaging.surface); any publish clears the mark.
+        self.nothing_open: set[str] = set()
 
     def subscribe(self, agent_id: str) -> Subscription:
         subscription = Subscription(agent_id)
@@ -94,6 +96,7 @@ class Bus:
     def publish(self, deliveries: Iterable[DeliveryView]) -> None:
         """Offer committed deliveries to their recipients' live subscriptions."""
         for delivery in deliveries:
+            self.nothing_open.discard(delivery.agent_id)
             subscriptions = self._subscriptions.get(delivery.agent_id)
             if not subscriptions:
                 continue

@@ -420,11 +420,20 @@ class Messaging:
         self.recorder.add(delivery, self._clock())
 
     async def surface(self, agent_id: str, limit: int = 20, urgent_only: bool = False) -> list[DeliveryView]:
-        """Deliveries a hook shows a coding agent now, marked surfaced (see store.surface)."""
+        """Deliveries a hook shows a coding agent now, marked surfaced (see store.surface).
+
+        Hooks fire on every tool call, so an agent known to have nothing open costs no write: the
+        bus forgets that the moment a new delivery for it is published.
+        """
+        if agent_id in self.bus.nothing_open:
+            return []
         now, ack_wait = self._clock(), self.settings.ack_wait
-        return await self.db.write(
+        found, has_open = await self.db.write(
             functools.partial(store.surface, agent_id, now, ack_wait, limit, urgent_only)
         )
+        if not has_open:
+            self.bus.nothing_open.add(agent_id)
+        return found
 
     # -- topics --------------------------------------------------------------------------------
 

@@ -550,10 +550,16 @@ def term(message_id: int, agent_id: str) -> DeliveryView:
     return replace(delivery, state="terminated", next_attempt_at=None)
 
 
+_HAS_OPEN = (
+    "SELECT 1 FROM delivery WHERE agent_id = ? AND state IN ('stored', 'delivered', 'surfaced') LIMIT 1"
+)
+
+
 def surface(
     agent_id: str, now: float, ack_wait: float, limit: int, urgent_only: bool = False
-) -> list[DeliveryView]:
-    """Mark what a hook is about to show a coding agent as surfaced, and return it.
+) -> tuple[list[DeliveryView], bool]:
+    """Mark what a hook is about to show a coding agent as surfaced; return it, and whether the
+    agent still has any open delivery afterwards.
 
     A surfaced message counts as acknowledged, unless it was sent with require_ack: then it stays
     pending and is surfaced again at most once per ack wait until the agent acks it.
@@ -578,7 +584,7 @@ def surface(
             _set(*key, state="surfaced", surfaced_at=now, next_attempt_at=now + ack_wait)
         else:
             _set(*key, state="acked", surfaced_at=now, acked_at=now, next_attempt_at=None)
-    return found
+    return found, _cursor().execute(_HAS_OPEN, (agent_id,)).fetchone() is not None
 
 
 @dataclass(frozen=True)
