@@ -55,7 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--suite",
         choices=SUITES,
         default="all",
-        help="agents, messages or all (default all); isolated scenarios run last, each on a fresh server",
+        help="agents, messages, hooks or all (default all); isolated scenarios run last, each on a fresh "
+        "server",
     )
     parser.add_argument(
         "--only",
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in SCENARIOS:
             where = "fresh server" if scenario.isolated else ""
             print(
-                f"{scenario.name:<20} {scenario.transport:<5} {'+'.join(scenario.suites):<15} "
+                f"{scenario.name:<20} {scenario.transport:<5} {'+'.join(scenario.suites):<21} "
                 f"{where:<13} {scenario.what}"
             )
         return 0

@@ -151,9 +151,15 @@ class Clients:
         expected: int,
         headers: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
+        data: bytes | None = None,
     ) -> bytes:
-        """One HTTP request; the whole body is read, and any status but `expected` is an error."""
-        async with self.http.request(method, self.http_base + path, headers=headers, json=body) as response:
+        """One HTTP request; the whole body is read, and any status but `expected` is an error.
+
+        `body` is sent as JSON; `data` is sent as it is (already encoded: set the Content-Type header).
+        """
+        async with self.http.request(
+            method, self.http_base + path, headers=headers, json=body, data=data
+        ) as response:
             content = await response.read()
             if response.status != expected:
                 raise HttpStatusError(response.status, expected, content.decode(errors="replace"))

@@ -81,11 +81,17 @@ class CpuWindow:
 
 @dataclass(frozen=True)
 class Context:
-    """Shared connections, the run's settings and the server under test (for its RSS and CPU)."""
+    """Shared connections, the run's settings and the server under test (for its RSS and CPU).
+
+    `rates` holds the rate of each scenario measured earlier on this server without errors, by name,
+    for scenarios stated relative to another (hook_ingest to http_health, hook_ingest_half at half
+    of hook_ingest).
+    """
 
     clients: Clients
     settings: Settings
     server: ServerProcess
+    rates: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -139,9 +139,7 @@ def server_url(args: argparse.Namespace) -> Iterator[tuple[str, Path | None]]:
         yield args.url.rstrip("/"), None
         return
     with running_server(REPO, "INFO", pin=False) as server:
-        command = [str(part) for part in server.process.args]  # type: ignore[union-attr]
-        data_dir = Path(command[command.index("--data-dir") + 1]) if "--data-dir" in command else None
-        yield server.http_base, data_dir
+        yield server.http_base, server.data_dir
 
 
 def hook_command() -> list[str]:

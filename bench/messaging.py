@@ -75,7 +75,7 @@ def _fmt_mb(size: float | None) -> str:
     return "?" if size is None else f"{size:,.0f} MB"
 
 
-def _latency_json(stats: LatencyStats) -> dict[str, Any]:
+def latency_json(stats: LatencyStats) -> dict[str, Any]:
     def clean(value: float) -> float | None:
         return None if math.isnan(value) else round(value, 3)
 
@@ -431,9 +431,9 @@ async def push_latency(ctx: Context) -> Outcome:
         "warmup_sends": warm,
         "measured": len(measured),
         "delivered": len(latencies),
-        "delivery_latency_ms": _latency_json(load.latency),
-        "send_rpc_latency_ms": _latency_json(rpc),
-        "send_called_to_received_ms": _latency_json(whole),
+        "delivery_latency_ms": latency_json(load.latency),
+        "send_rpc_latency_ms": latency_json(rpc),
+        "send_called_to_received_ms": latency_json(whole),
         "received_before_send_returned": early,
         "schedule_lateness_ms": loop.lateness_ms(),
         "subscriber_acks": {
@@ -441,7 +441,7 @@ async def push_latency(ctx: Context) -> Outcome:
             "acked": acker.acked if acker else 0,
             "batches": acker.batches if acker else 0,
             "interval_ms": ACK_INTERVAL * 1000,
-            "ack_rpc_latency_ms": _latency_json(acks),
+            "ack_rpc_latency_ms": latency_json(acks),
         },
     }
     return Outcome(load, usage, figures, details)
@@ -536,8 +536,8 @@ async def poll_1s(ctx: Context) -> Outcome:
         "sent": total,
         "delivered": len(latencies),
         "polls": polls.count,
-        "poll_rpc_latency_ms": _latency_json(polls),
-        "delivery_latency_ms": _latency_json(load.latency),
+        "poll_rpc_latency_ms": latency_json(polls),
+        "delivery_latency_ms": latency_json(load.latency),
     }
     return Outcome(load, usage, figures, details)
 

@@ -114,15 +114,29 @@ async def _closed_loop(
     return Outcome(load, window.usage(), figures)
 
 
+def _rates(earlier: list[Measurement], index: int) -> dict[str, float]:
+    """The rates measured on server `index` so far, of the scenarios that ran without errors."""
+    return {
+        m.scenario.name: m.rate
+        for m in earlier
+        if m.server == index and m.rate and not m.load.errors and not m.load.stopped_early
+    }
+
+
 async def _measure(
-    server: ServerProcess, clients: Clients, scenario: Scenario, settings: Settings, index: int
+    server: ServerProcess,
+    clients: Clients,
+    scenario: Scenario,
+    settings: Settings,
+    index: int,
+    earlier: list[Measurement],
 ) -> Measurement:
     agents_before = await clients.agents_registered()
     log_lines = server.log.count
     whole = CpuWindow(server)
     try:
         if scenario.run is not None:
-            outcome = await scenario.run(Context(clients, settings, server))
+            outcome = await scenario.run(Context(clients, settings, server, _rates(earlier, index)))
         else:
             outcome = await _closed_loop(scenario, clients, settings, server)
     except Exception as error:
@@ -178,7 +192,7 @@ async def run_scenarios(
         await _find_grpc_poller(server, clients, settings)
         for scenario in scenarios:
             server.check_alive()
-            measurement = await _measure(server, clients, scenario, settings, index)
+            measurement = await _measure(server, clients, scenario, settings, index, results)
             progress(measurement)
             results.append(measurement)
     server.check_alive()

@@ -7,7 +7,11 @@ order, because writes grow the agent and message tables, and some reads (GET /he
 agents) get slower as they grow. Scenarios that hold thousands of agents and streams are `isolated`:
 each runs last, on a fresh server of its own, so they neither affect nor are affected by the others.
 
-Scenarios belong to suites (`agents`, `messages`); `--suite all` runs both.
+Scenarios belong to suites (`agents`, `messages`, `hooks`); `--suite all` runs them all. A scenario
+stated relative to another (`needs`) is run after it on the same server: `hook_ingest` is a ratio to
+`http_health`, `hook_ingest_half` runs at half of `hook_ingest`'s rate, so `--only` adds what they need.
+The hook scenarios come right after the reads: compared with `http_health` at nearly the table sizes
+it saw, and before the agent writes, which they would otherwise be measured after.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Literal
 
 from grpc_health.v1 import health_pb2
 
-from bench import messaging
+from bench import ingest, messaging
 from bench.clients import KIND, Agent, Clients, UnexpectedResponse, agent_from_json, agent_from_registration
 from bench.context import Context, Outcome
 from bench.load import Operation
@@ -28,12 +32,12 @@ from envoy_grpc.gen.envoy.v1 import agents_pb2
 
 Prepare = Callable[[Clients, Settings], Awaitable[list[Operation]]]
 Run = Callable[[Context], Awaitable[Outcome]]
-Suite = Literal["agents", "messages"]
+Suite = Literal["agents", "messages", "hooks"]
 
 BASELINE = "health_check"
 READERS = 8
-SUITES = ("agents", "messages", "all")
-BOTH: tuple[Suite, ...] = ("agents", "messages")
+SUITES = ("agents", "messages", "hooks", "all")
+EVERY: tuple[Suite, ...] = ("agents", "messages", "hooks")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class Scenario:
     reports_rate: bool = True
     # False for open-loop rows, whose rate is the offered load: no ratio to health Check then.
     compare: bool = True
+    # Scenarios that must run before this one on the same server (it reads their rates).
+    needs: tuple[str, ...] = ()
 
 
 async def _readers(clients: Clients) -> list[Agent]:
@@ -240,10 +246,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         "calls",
         "grpc.health.v1.Health/Check, the baseline",
         health_check,
-        suites=BOTH,
+        suites=EVERY,
     ),
     Scenario("grpc_get_agent", "grpc", "calls", "AgentService.GetAgent with a bearer token", grpc_get_agent),
-    Scenario("http_health", "http", "calls", "GET /health through the gateway", http_health),
+    Scenario(
+        "http_health",
+        "http",
+        "calls",
+        "GET /health through the gateway",
+        http_health,
+        suites=("agents", "hooks"),
+    ),
     Scenario("http_get_agent", "http", "calls", "GET /agents/{id} with a bearer token", http_get_agent),
     Scenario(
         "push_latency_500",
@@ -264,6 +277,26 @@ SCENARIOS: tuple[Scenario, ...] = (
         run=messaging.poll_1s,
         suites=("messages",),
         compare=False,
+    ),
+    Scenario(
+        "hook_ingest",
+        "http",
+        "calls",
+        "POST /hooks/claude of PostToolUse payloads (durable tool calls), one session per caller; "
+        "rate vs http_health",
+        run=ingest.hook_ingest,
+        suites=("hooks",),
+        needs=("http_health",),
+    ),
+    Scenario(
+        "hook_ingest_half",
+        "http",
+        "calls",
+        "POST /hooks/claude of PostToolUse at half hook_ingest's rate, open loop; latency of each POST",
+        run=ingest.hook_ingest_half,
+        suites=("hooks",),
+        compare=False,
+        needs=("hook_ingest",),
     ),
     Scenario("grpc_register", "grpc", "calls", "RegisterAgent of a child (durable write)", grpc_register),
     Scenario(
@@ -299,7 +332,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "calls",
         "the baseline again, after the writes: shows drift",
         health_check,
-        suites=BOTH,
+        suites=EVERY,
     ),
     Scenario(
         "broadcast_1000",
@@ -343,4 +376,12 @@ def select(only: str | None, suite: str = "all") -> list[Scenario]:
             f"unknown scenario {', '.join(sorted(unknown))} in suite {suite}; choose from {valid}"
         )
     names.add(BASELINE)
+    by_name = {scenario.name: scenario for scenario in pool}
+    wanted = list(names)
+    while wanted:  # what the named scenarios need, and what that needs
+        found = by_name.get(wanted.pop())
+        for needed in found.needs if found is not None else ():
+            if needed not in names:
+                names.add(needed)
+                wanted.append(needed)
     return [scenario for scenario in pool if scenario.name in names]

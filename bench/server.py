@@ -77,6 +77,8 @@ class ServerProcess:
     http_port: int
     pinning: cpu.Pinning
     _reader: threading.Thread
+    # The server's --data-dir: where it keeps its database and its operator.token and hook.token.
+    data_dir: Path
     exit_code: int | None = None
     # grpc.aio's completion-queue poller, a Python thread like the store's; found by the runner.
     grpc_poller_tid: int | None = None
@@ -94,6 +96,10 @@ class ServerProcess:
 
     def rss_bytes(self) -> int | None:
         return cpu.process_rss_bytes(self.process.pid)
+
+    def token(self, name: str) -> str:
+        """A token file of the data directory (`operator.token`, `hook.token`), stripped."""
+        return (self.data_dir / name).read_text(encoding="utf-8").strip()
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
@@ -188,7 +194,9 @@ def running_server(repo: Path, log_level: str, pin: bool) -> Iterator[ServerProc
         server: ServerProcess | None = None
         try:
             grpc_port, http_port = _wait_for_ports(process, log)
-            server = ServerProcess(process, log, grpc_port, http_port, _pinning(command, pin), reader)
+            server = ServerProcess(
+                process, log, grpc_port, http_port, _pinning(command, pin), reader, Path(data_dir)
+            )
             yield server
         finally:
             if server is not None:

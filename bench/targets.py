@@ -1,4 +1,5 @@
-"""The performance targets (the agents issue's GetAgent cost, issue 3's messaging figures) and verdicts.
+"""The performance targets (the agents issue's GetAgent cost, issue 3's messaging figures, issue 4's hook
+ingest) and verdicts.
 
 A target is judged only on a scenario that ran without errors, and only at the scale it is stated
 for (the full-size broadcast and idle runs, 500 msg/s push); otherwise it is "not measured" and says why.
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.ingest import P99_LIMIT_MS
 from bench.runner import Measurement
 from bench.scenarios import BASELINE, TARGET_MAX_COST, TARGET_SCENARIO
 
@@ -70,6 +72,8 @@ def _show(value: float | None, unit: str) -> str:
         return f"{value:.2f}x health_check"
     if unit == "ratio":
         return f"{value:.2f} of health_check"
+    if unit.startswith("of "):  # a ratio to another scenario than health_check
+        return f"{value:.2f} {unit}"
     if unit == "msgs/s":
         return f"{value:,.0f} msgs/s"
     return f"{value:,.1f} {unit}".rstrip()
@@ -192,6 +196,25 @@ TARGETS: tuple[Target, ...] = (
         "MB",
         _figure("server_rss_mb"),
         _at_least("streams_open", 10_000, "streams open"),
+    ),
+    Target(
+        "hook_ingest_ratio",
+        "tool-call ingest through the gateway (POST /hooks/claude, many concurrent hook clients) "
+        ">= 0.50x the rate of GET /health through the gateway in the same run",
+        "hook_ingest",
+        0.50,
+        False,
+        "of http_health",
+        _figure("ratio_to_http_health"),
+    ),
+    Target(
+        "hook_ingest_p99",
+        f"tool-call ingest at half the hook_ingest rate: p99 <= {P99_LIMIT_MS:g} ms per POST",
+        "hook_ingest_half",
+        P99_LIMIT_MS,
+        True,
+        "ms",
+        _p99,
     ),
 )
 
