@@ -242,6 +242,10 @@ _INSERT_MESSAGE = (
     "expires_at, idempotency_key, body_hash, require_ack, urgent, recipients_json) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_TOPIC_SUBSCRIBERS = (
+    "SELECT ts.agent_id, ts.pattern FROM topic_subscription AS ts CROSS JOIN agent AS a "
+    "ON a.agent_id = ts.agent_id WHERE a.lifecycle = 'active'"
+)
 _INSERT_DELIVERY = (
     "INSERT INTO delivery (message_id, agent_id, sequence, state, expires_at) VALUES (?, ?, ?, 'stored', ?)"
 )
@@ -273,11 +277,8 @@ def _recipients(new: NewMessage) -> list[str]:
             _active_agent(new.to, "to")
             query = query.where((Agent.agent_id == new.to) | Agent.agent_id.startswith(new.to + "."))
         return sorted((row[0] for row in _rows(query)), key=ids.sort_key)
-    subscribers = _rows(
-        TopicSubscription.select(TopicSubscription.agent_id, TopicSubscription.pattern)
-        .join(Agent, on=(TopicSubscription.agent_id == Agent.agent_id))
-        .where(Agent.lifecycle == "active")
-    )
+    # CROSS JOIN keeps the subscriptions as the outer loop: SQLite would otherwise walk every agent.
+    subscribers = _cursor().execute(_TOPIC_SUBSCRIBERS).fetchall()
     matched = {agent for agent, pattern in subscribers if topics.matches(pattern, new.topic)}
     return sorted(matched, key=ids.sort_key)
 
