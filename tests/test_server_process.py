@@ -86,7 +86,7 @@ async def test_health_check_per_service(server: Server) -> None:
 
     overall = await health.Check(health_pb2.HealthCheckRequest(service=""))
     agents = await health.Check(health_pb2.HealthCheckRequest(service="envoy.v1.AgentService"))
-    later = await health.Check(health_pb2.HealthCheckRequest(service="envoy.v1.GraphService"))
+    later = await health.Check(health_pb2.HealthCheckRequest(service="envoy.v1.CodeService"))
 
     assert overall.status == health_pb2.HealthCheckResponse.SERVING
     assert agents.status == health_pb2.HealthCheckResponse.SERVING

@@ -22,13 +22,18 @@ from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Authenticator
 from envoy_grpc.core.bus import Bus
 from envoy_grpc.core.circuit import CircuitBreakers
+from envoy_grpc.core.graph import Graph
+from envoy_grpc.core.graph_projector import GraphProjector
 from envoy_grpc.core.hook_identity import HookIdentities
 from envoy_grpc.core.hooks import HookAdapter
+from envoy_grpc.core.knowledge import Knowledge
 from envoy_grpc.core.messaging import DeliverySettings, Messaging
 from envoy_grpc.core.sessions import Sessions
 from envoy_grpc.gen.envoy.v1 import (
     agents_pb2_grpc,
+    graph_pb2_grpc,
     hooks_pb2_grpc,
+    knowledge_pb2_grpc,
     messages_pb2_grpc,
     sessions_pb2_grpc,
     system_pb2_grpc,
@@ -37,7 +42,9 @@ from envoy_grpc.server import methods, reflection
 from envoy_grpc.server.interceptor import EnvoyInterceptor
 from envoy_grpc.services import unimplemented
 from envoy_grpc.services.agents import AgentService
+from envoy_grpc.services.graph import GraphService
 from envoy_grpc.services.hooks import HookService
+from envoy_grpc.services.knowledge import KnowledgeService
 from envoy_grpc.services.messages import MessageService
 from envoy_grpc.services.sessions import ProjectEventService, SessionService
 from envoy_grpc.services.system import SystemService
@@ -53,6 +60,8 @@ IMPLEMENTED = {
     "envoy.v1.HookService",
     "envoy.v1.SessionService",
     "envoy.v1.ProjectEventService",
+    "envoy.v1.GraphService",
+    "envoy.v1.KnowledgeService",
 }
 
 # Options for many long-lived streams (reference/grpc-python-notes.md §2.8). so_reuseport is off so
@@ -82,6 +91,10 @@ class RunningServer:
     messaging: Messaging
     # The session-accountability core, for in-process callers such as the hook adapter.
     sessions: Sessions
+    # Discoveries, memories, handoffs and search; `await knowledge.catch_up()` indexes what is recorded.
+    knowledge: Knowledge
+    # The knowledge graph; `await graph.catch_up()` projects everything recorded so far into it.
+    graph: Graph
     grpc_server: grpc.aio.Server
     health: health_aio.HealthServicer
     system: SystemService
@@ -111,6 +124,8 @@ class RunningServer:
         if self.gateway is not None:
             await self.gateway.stop()
         await self.grpc_server.stop(grace)
+        await self.graph.projector.stop()
+        await self.knowledge.close()
         await self.db.close()
         log.info("server stopped")
 
@@ -174,6 +189,9 @@ async def start(config: Config) -> RunningServer:
     messaging = Messaging(db, registry, Bus(circuits.allows), settings)
     messaging.start()
     sessions = Sessions(db, messaging.bus)
+    knowledge = Knowledge(db)
+    # Navigate searches with the knowledge area's full-text search.
+    graph = Graph(db, GraphProjector(db), search=knowledge.entity_search)
     server = grpc.aio.server(
         interceptors=[EnvoyInterceptor(authenticator, methods.method_table())], options=SERVER_OPTIONS
     )
@@ -184,10 +202,12 @@ async def start(config: Config) -> RunningServer:
     system_pb2_grpc.add_SystemServiceServicer_to_server(system, server)
     messages_pb2_grpc.add_MessageServiceServicer_to_server(MessageService(messaging), server)
     sessions_pb2_grpc.add_SessionServiceServicer_to_server(SessionService(sessions), server)
+    graph_pb2_grpc.add_GraphServiceServicer_to_server(GraphService(graph), server)
     sessions_pb2_grpc.add_ProjectEventServiceServicer_to_server(ProjectEventService(sessions), server)
     hooks_pb2_grpc.add_HookServiceServicer_to_server(
         HookService(HookAdapter(sessions, messaging, HookIdentities(registry))), server
     )
+    knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(knowledge), server)
     server.add_generic_rpc_handlers(
         [unimplemented.generic_handler(s) for s in methods.services() if s.full_name not in IMPLEMENTED]
     )
@@ -201,7 +221,11 @@ async def start(config: Config) -> RunningServer:
         await db.close()
         raise
     await server.start()
-    running = RunningServer(config, db, registry, messaging, sessions, server, health, system, grpc_port)
+    knowledge.start()
+    graph.projector.start()
+    running = RunningServer(
+        config, db, registry, messaging, sessions, knowledge, graph, server, health, system, grpc_port
+    )
     log.info("gRPC listening on %s:%d", config.host, grpc_port)
     if config.http:
         await _start_gateway(running)

@@ -14,8 +14,6 @@ from envoy_grpc import errors
 
 # Which piece of work brings each service (the README lists the same).
 ARRIVES_WITH = {
-    "envoy.v1.KnowledgeService": "knowledge that persists (issue 5)",
-    "envoy.v1.GraphService": "the knowledge graph (issue 5)",
     "envoy.v1.CodeService": "cross-project code search (issue 6)",
 }
 

@@ -12,6 +12,9 @@ from collections.abc import Callable
 
 import peewee
 
+from envoy_grpc.store.graph_schema import _v4_graph
+from envoy_grpc.store.knowledge_schema import _v5_knowledge
+
 log = logging.getLogger(__name__)
 
 Migration = Callable[[peewee.SqliteDatabase], None]
@@ -361,7 +364,7 @@ def _v3_sessions(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
-MIGRATIONS: list[Migration] = [_v1_agents, _v2_messages, _v3_sessions]
+MIGRATIONS: list[Migration] = [_v1_agents, _v2_messages, _v3_sessions, _v4_graph, _v5_knowledge]
 
 
 def schema_version(db: peewee.SqliteDatabase) -> int:

@@ -103,7 +103,10 @@ class Discovery(_message.Message):
     `discovery_id` and the ID of its graph entity.
     """
     name: _builtins.str
-    """The entity name, `<agent>: <target>`."""
+    """The entity name, `<agent>: <target>`. Entity names are unique within a
+    kind and project, so a later discovery by the same agent about the same
+    target in the same project is named `<agent>: <target> #2`, `#3`, ….
+    """
     agent: _builtins.str
     """The label of the agent that recorded it."""
     discovery_type: _builtins.str
@@ -301,7 +304,9 @@ class Handoff(_message.Message):
     id: _builtins.int
     """The handoff's ID, the ID of its graph entity."""
     name: _builtins.str
-    """The entity name, `handoff:<from_agent>:<to_agent>`."""
+    """The entity name, `handoff:<from_agent>:<to_agent>`; a later handoff
+    between the same agents in the same project adds ` #2`, ` #3`, ….
+    """
     from_agent: _builtins.str
     """The label of the agent handing the work over."""
     to_agent: _builtins.str
@@ -1367,9 +1372,11 @@ class SearchRequest(_message.Message):
     q: _builtins.str
     """What to search for, 1 to 1,000 characters. Words match whole words,
     case-insensitively, and every word must match; a word ending in `*`
-    matches as a prefix; text in double quotes matches as a phrase. All other
-    punctuation separates words, and an unbalanced quote is closed at the end
-    of the query. A query with no words left gives no results.
+    matches as a prefix; text in double quotes matches as a phrase. Every
+    other character that is not a letter, digit or combining mark (such as
+    punctuation, symbols and emoji) separates words, and an unbalanced quote
+    is closed at the end of the query. A query with no words left gives no
+    results.
     """
     k: _builtins.int
     """How many results to return, 1 to 100; 0 means 5. Larger values are
@@ -1411,7 +1418,10 @@ class SearchResult(_message.Message):
     DATA_FIELD_NUMBER: _builtins.int
     SNIPPET_FIELD_NUMBER: _builtins.int
     id: _builtins.int
-    """The ID of the matching record's graph entity."""
+    """The ID of the matching record's graph entity; 0 for a session, handover
+    or message the graph has not taken in yet (it does within about a
+    second).
+    """
     name: _builtins.str
     """The entity's name."""
     kind: _builtins.str

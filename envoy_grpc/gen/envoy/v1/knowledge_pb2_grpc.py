@@ -267,8 +267,10 @@ class KnowledgeServiceServicer:
         highlighted snippet each.
 
         Matches are ranked by BM25 relevance; ties go to the newer record. The
-        index is updated in the same transaction as every write, so a record is
-        searchable as soon as its write returns. Any input is safe: search
+        index is updated in the same transaction as every discovery, memory and
+        handoff write, so those are searchable as soon as their write returns;
+        sessions, handovers and messages are indexed from their own records
+        within about a second. Any input is safe: search
         operators are only those described at `q`, and everything else is taken
         literally. Returns INVALID_ARGUMENT naming `q` when it is empty or longer
         than 1,000 characters, and naming `k` when it is negative.
