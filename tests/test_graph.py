@@ -5,18 +5,21 @@ project events and relation hints land in the graph too."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import grpc
 import hook_payloads as hooks
 import pytest
-from support import Server, auth, wait_for
+from support import Server, auth, make_config, wait_for
 from test_hooks import SID, replay
 
 from envoy_grpc.core import graph_mapping
 from envoy_grpc.core.hook_payloads import digest as prompt_digest
 from envoy_grpc.core.hook_payloads import short
 from envoy_grpc.gen.envoy.v1 import graph_pb2, graph_pb2_grpc
+from envoy_grpc.server.app import start
 from envoy_grpc.store import graph as store
 
 Node = tuple[str, str]
@@ -352,3 +355,26 @@ async def test_unknown_entities_and_edges_are_not_found(server: Server) -> None:
     assert (status, body["error"]["code"]) == (404, "ENTITY_NOT_FOUND")
     status, body = await server.request("GET", "/atheneum/graph/edges/7", token=server.operator_token)
     assert (status, body["error"]["code"]) == (404, "EDGE_NOT_FOUND")
+
+
+async def test_a_restarted_server_neither_loses_nor_repeats_the_projection(tmp_path: Path) -> None:
+    config = make_config(tmp_path / "data")
+    running = await start(config)
+    handle = Server(running, grpc.aio.insecure_channel(running.grpc_target), aiohttp.ClientSession(), "")
+    try:
+        handle.operator_token = (config.data_dir / "operator.token").read_text().strip()
+        await replay(handle, hooks.whole_session(SID))
+        await running.graph.catch_up()
+        before = await everything(handle)
+    finally:
+        await handle.http.close()
+        await handle.channel.close()
+        await running.stop(0)
+
+    again = await start(config)
+    try:
+        assert await again.graph.catch_up() == 0
+        handle.running = again
+        assert await everything(handle) == before == expected_whole_session()
+    finally:
+        await again.stop(0)

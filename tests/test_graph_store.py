@@ -10,6 +10,7 @@ import pytest
 from support import Server
 
 from envoy_grpc import errors
+from envoy_grpc.core import graph_projection
 from envoy_grpc.core.session_checks import EDGE_LABELS
 from envoy_grpc.store import graph as store
 
@@ -100,3 +101,40 @@ async def test_an_entity_needs_a_kind_and_a_name(server: Server) -> None:
     with pytest.raises(errors.EnvoyError) as caught:
         await server.running.db.write(lambda: store.upsert_entity("File", "", now=1.0))
     assert caught.value.metadata["field"] == "name"
+
+
+async def test_records_and_fresh_edges_take_one_statement_and_stay_unique(server: Server) -> None:
+    def unit() -> list[object]:
+        first = store.insert_entity("ToolCall", "s:Read:1", "p", data={"tool_name": "Read"}, now=1.0)
+        again = store.insert_entity("ToolCall", "s:Read:1", "p", data={"tool_name": "Edit"}, now=2.0)
+        other = store.upsert_entity("Session", "s", "p", now=1.0)
+        edge = store.add_edge(first[0], other, "observed_in", now=1.0, fresh=True)
+        repeat = store.add_edge(first[0], other, "observed_in", now=2.0, fresh=True)
+        row = store.get_entity(first[0])
+        return [first, again, edge, repeat, row.data if row else None]
+
+    first, again, edge, repeat, data = await server.running.db.write(unit)
+
+    assert (first, again) == ((1, True), (1, False))
+    assert data == {"tool_name": "Read"}  # an existing record entity is left as it is
+    assert (edge, repeat) == ((1, True), (1, False))
+    stats = await server.running.db.read(store.stats)
+    assert (stats.total_entities, stats.total_edges) == (2, 1)
+
+
+async def test_another_writer_can_link_to_a_session_before_the_projector_gets_to_it(server: Server) -> None:
+    await server.running.graph.projector.stop()
+    body = {"session_id": "s1", "agent": "claude", "project": "envoy", "parent_session_id": "s0"}
+    parent = {"session_id": "s0", "agent": "claude", "project": "envoy"}
+    await server.request("POST", "/atheneum/sessions", parent, token=server.operator_token)
+    await server.request("POST", "/atheneum/sessions", body, token=server.operator_token)
+
+    linked = await server.running.db.write(lambda: graph_projection.session_entity("s1", 5.0))
+    unknown = await server.running.db.write(lambda: graph_projection.session_entity("nope", 5.0))
+    await server.running.graph.catch_up()
+
+    assert unknown is None
+    assert linked == (await server.running.db.read(lambda: store.entity_ids_for("Session", "s1")))[0]
+    stats = await server.running.db.read(store.stats)
+    assert dict(stats.entity_counts) == {"Session": 2, "Project": 1, "Agent": 1}
+    assert dict(stats.edge_counts) == {"belongs_to_project": 2, "performed_by": 2, "depends_on": 1}

@@ -1,21 +1,21 @@
 """The knowledge graph's store: entities and typed edges, written inside the caller's transaction.
 
-Writers (`upsert_entity`, `add_edge`, `delete_entities`) are plain functions that run on the writer
-thread inside whatever unit of work calls them, so a record and its graph entities commit together
-(the knowledge area does this) or a projector writes them in batches (`envoy_grpc.core.graph_projector`
-does this for sessions and messages). They use plain SQL on the transaction's cursor: they are on the
-hot path of every record.
+Writers are plain functions that run on the writer thread inside whatever unit of work calls them,
+so a record and its graph entities commit together (the knowledge area does this) or a projector
+writes them in batches (`envoy_grpc.core.graph_projector` does this for sessions and messages). They
+use plain SQL on the transaction's cursor: they are on the hot path of every record.
 
     eid = upsert_entity("File", "src/app.py", "envoy", file_path="src/app.py", data={...}, now=now)
-    edge_id, created = add_edge(session_eid, eid, "modified", now=now)
-    entity_ids_for("Session", "5f0c2a9e-…", "envoy") -> [eid]
+    eid, created = insert_entity("ToolCall", "<sid>:Read:3", "envoy", data={...}, now=now)
+    edge_id, created = add_edge(session_eid, eid, "modified", now=now)   # fresh=True: insert first
+    entity_ids_for("Session", "5f0c2a9e-…", "envoy") -> [eid]            # project None: any project
     delete_entities([eid, ...]) -> (entities deleted, edges deleted)
 
 An entity is found by `(kind, name, project)` (project '' for shared things: see
-`envoy_grpc.core.graph_mapping.scope`); upserting it again merges `data` (RFC 7396: a null value
+`envoy_grpc.core.graph_projection.scope`); upserting it again merges `data` (RFC 7396: a null value
 removes a key) and keeps `updated_at` unless something changed. An edge is found by
-`(from_id, label, to_id)`; adding it again returns the existing one. Readers (reader threads) are
-below; the walks are in `envoy_grpc.store.graph_walk`.
+`(from_id, label, to_id)`; adding it again returns the existing one; its label must be one of
+`KNOWN_LABELS`. Readers (reader threads) are below; the walks are in `envoy_grpc.store.graph_walk`.
 """
 
 from __future__ import annotations
