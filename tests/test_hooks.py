@@ -237,3 +237,19 @@ async def test_twenty_sessions_at_once_lose_nothing(server: Server) -> None:
     assert sorted(recorded) == sorted(ids)
     assert all(s["tool_call_count"] == 10 for s in recorded.values())
     assert all(s["ended_at"] is not None for s in recorded.values())
+
+
+async def test_file_reads_through_hooks_feed_the_token_savings_estimate(server: Server) -> None:
+    await fire(server, hooks.session_start(SID))
+    content = {"type": "text", "file": {"filePath": "src/login.py", "content": "x" * 4000}}
+    await fire(server, hooks.post_tool(SID, "Read", {"file_path": "src/login.py"}, content, "toolu_r1"))
+    await server.running.knowledge.catch_up()  # reads reach the knowledge index within a second
+
+    status, knowledge = await server.request(
+        "GET", "/atheneum/knowledge?target=src/login.py&project=envoy", token=server.operator_token
+    )
+
+    assert status == 200
+    savings = knowledge["token_savings"]
+    assert savings["recorded_reads"] == 1
+    assert savings["estimated_file_tokens"] == (len(json.dumps(content).encode()) + 3) // 4

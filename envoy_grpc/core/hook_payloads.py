@@ -141,6 +141,18 @@ def output_summary(response: Any) -> str:
     return short(json.dumps(response, sort_keys=True, default=str))
 
 
+def tokens_estimate(response: Any) -> int:
+    """Roughly how many tokens a tool's answer put into the agent's context (4 bytes a token).
+
+    The knowledge-by-target savings estimate needs what reading a file cost; the hook sees the
+    answer Claude Code got, so it measures that.
+    """
+    if response is None:
+        return 0
+    text = response if isinstance(response, str) else json.dumps(response, default=str)
+    return (len(text.encode()) + 3) // 4
+
+
 def test_suite(command: str) -> str | None:
     """The kind of test run a shell command is (pytest, cargo, go, js-test, make), or None."""
     try:

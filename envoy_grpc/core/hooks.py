@@ -198,6 +198,9 @@ class HookAdapter:
                 output_summary=hp.output_summary(response),
                 tool_category=hp.CATEGORIES.get(tool_name, "other"),
                 file_paths=paths,
+                input_tokens_est=hp.tokens_estimate(response)
+                if hp.CATEGORIES.get(tool_name) == "file_read" and not failed
+                else None,
             ),
             agent_id=identity.agent_id,
         )
