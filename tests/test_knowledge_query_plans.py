@@ -148,8 +148,8 @@ async def test_every_knowledge_statement_uses_an_index(
     assert len(plans) > 40
     for sql, plan in plans:
         for line in plan.splitlines():
-            # Virtual-table lines are FTS5 MATCH look-ups; subqueries and `best` are the few rows kept.
-            bounded = ("VIRTUAL TABLE" in line, "(subquery" in line, line == "SCAN best")
+            # Virtual-table lines are FTS5 MATCH look-ups; subqueries, `candidates` and `best` are bounded.
+            bounded = ("VIRTUAL TABLE" in line, "(subquery" in line, line in ("SCAN best", "SCAN candidates"))
             if not line.startswith("SCAN ") or " USING " in line or any(bounded):
                 continue
             newest_first = "WHERE" not in sql and "ORDER BY id DESC LIMIT" in sql  # a bounded walk

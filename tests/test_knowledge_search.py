@@ -13,6 +13,7 @@ from support import Server, auth, wait_for
 
 from envoy_grpc.core.knowledge_query import parse
 from envoy_grpc.gen.envoy.v1 import knowledge_pb2, knowledge_pb2_grpc
+from envoy_grpc.store import knowledge_fts
 from envoy_grpc.store.knowledge_fts import match_expression
 from envoy_grpc.store.knowledge_types import Term
 
@@ -270,3 +271,54 @@ async def test_too_long_or_empty_queries_are_refused_with_a_reason(server: Serve
     )
     assert k_status == 400 and "k" in k["error"]["message"]
     assert match_status == 200 and matched["count"] == 0
+
+
+async def test_prefixes_of_every_length_use_the_prefix_index_or_the_words(server: Server) -> None:
+    """`prefix = '2 3'` serves 2- and 3-character prefixes; longer ones still merge the words' lists."""
+    token = (await server.register("claude-main"))["token"]
+    body = {"agent": "claude", "discovery_type": "Note", "target": "lexer.rs"}
+    first = await post(
+        server, token, "/atheneum/discoveries", {**body, "metadata": {"note": "tokenizer tokens"}}
+    )
+    second = await post(server, token, "/atheneum/discoveries", {**body, "metadata": {"note": "tolerance x"}})
+
+    found = {}
+    for q in ("to*", "tok*", "toke*", "tokenizer*", "tol*", "x*", "tz*"):
+        _, answer = await search(server, token, q, k=10)
+        found[q] = {r["id"] for r in answer["results"]}
+
+    ids = (first["discovery_id"], second["discovery_id"])
+    assert found["to*"] == set(ids) and found["tol*"] == {ids[1]} and found["x*"] == {ids[1]}
+    assert found["tok*"] == found["toke*"] == found["tokenizer*"] == {ids[0]}
+    assert found["tz*"] == set()
+
+
+async def test_a_query_with_more_matches_than_the_cap_ranks_its_newest(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above `CANDIDATES` matches, only the newest are ranked; at or below it, the ranking is exact."""
+    token = (await server.register("claude-main"))["token"]
+    body = {"agent": "claude", "discovery_type": "Note", "target": "cap.rs"}
+    texts = ["quokka quokka quokka", "quokka and a longer text around it", "quokka plus words", "quokka"]
+    ids = []
+    for text in texts:  # the oldest has the best score
+        ids.append(
+            (await post(server, token, "/atheneum/discoveries", {**body, "metadata": {"n": text}}))[
+                "discovery_id"
+            ]
+        )
+
+    _, exact = await search(server, token, "quokka", k=10)
+    monkeypatch.setattr(knowledge_fts, "CANDIDATES", 4)
+    _, at_cap = await search(server, token, "quokka", k=10)
+    monkeypatch.setattr(knowledge_fts, "CANDIDATES", 3)
+    _, capped = await search(server, token, "quokka", k=10)
+    _, capped_top = await search(server, token, "quokka", k=1)
+
+    ranked = [r["id"] for r in exact["results"]]
+    assert ranked[0] == ids[0] and set(ranked) == set(ids)
+    assert [r["id"] for r in at_cap["results"]] == ranked
+    assert [r["id"] for r in capped["results"]] == [i for i in ranked if i != ids[0]]
+    scores = {r["id"]: r["score"] for r in exact["results"]}
+    assert all(scores[r["id"]] == r["score"] for r in capped["results"])  # IDF is the whole index's
+    assert [r["id"] for r in capped_top["results"]] == [ranked[1]]

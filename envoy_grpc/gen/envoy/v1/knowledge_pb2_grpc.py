@@ -266,7 +266,10 @@ class KnowledgeServiceServicer:
         summaries and message texts, and returns the best `k` matches with a
         highlighted snippet each.
 
-        Matches are ranked by BM25 relevance; ties go to the newer record. The
+        Matches are ranked by BM25 relevance; ties go to the newer record. When
+        more than 5,000 records match (after the `project` and `kind` filters),
+        the 5,000 most recently indexed are ranked, which keeps a search of a
+        very common word fast. The
         index is updated in the same transaction as every discovery, memory and
         handoff write, so those are searchable as soon as their write returns;
         sessions, handovers and messages are indexed from their own records

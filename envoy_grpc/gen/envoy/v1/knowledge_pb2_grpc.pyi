@@ -169,7 +169,10 @@ class KnowledgeServiceStub:
     summaries and message texts, and returns the best `k` matches with a
     highlighted snippet each.
 
-    Matches are ranked by BM25 relevance; ties go to the newer record. The
+    Matches are ranked by BM25 relevance; ties go to the newer record. When
+    more than 5,000 records match (after the `project` and `kind` filters),
+    the 5,000 most recently indexed are ranked, which keeps a search of a
+    very common word fast. The
     index is updated in the same transaction as every discovery, memory and
     handoff write, so those are searchable as soon as their write returns;
     sessions, handovers and messages are indexed from their own records
@@ -302,7 +305,10 @@ class KnowledgeServiceAsyncStub(KnowledgeServiceStub):
     summaries and message texts, and returns the best `k` matches with a
     highlighted snippet each.
 
-    Matches are ranked by BM25 relevance; ties go to the newer record. The
+    Matches are ranked by BM25 relevance; ties go to the newer record. When
+    more than 5,000 records match (after the `project` and `kind` filters),
+    the 5,000 most recently indexed are ranked, which keeps a search of a
+    very common word fast. The
     index is updated in the same transaction as every discovery, memory and
     handoff write, so those are searchable as soon as their write returns;
     sessions, handovers and messages are indexed from their own records
@@ -510,7 +516,10 @@ class KnowledgeServiceServicer(metaclass=_abc_1.ABCMeta):
         summaries and message texts, and returns the best `k` matches with a
         highlighted snippet each.
 
-        Matches are ranked by BM25 relevance; ties go to the newer record. The
+        Matches are ranked by BM25 relevance; ties go to the newer record. When
+        more than 5,000 records match (after the `project` and `kind` filters),
+        the 5,000 most recently indexed are ranked, which keeps a search of a
+        very common word fast. The
         index is updated in the same transaction as every discovery, memory and
         handoff write, so those are searchable as soon as their write returns;
         sessions, handovers and messages are indexed from their own records
