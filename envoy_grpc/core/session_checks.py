@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from envoy_grpc import errors
+from envoy_grpc.store.graph import KNOWN_LABELS
 from envoy_grpc.store.session_types import (
     NewBenchRun,
     NewCommit,
@@ -37,38 +38,8 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_EVENT_TYPE = 100
 MAX_ENTITY_ID = 1000
 MAX_LOGS_SUMMARY = 2000
-# The knowledge graph's closed set of edge labels (graph.proto).
-EDGE_LABELS = frozenset(
-    [
-        "performed_by",
-        "assigned_to",
-        "called",
-        "calls",
-        "accessed",
-        "modified",
-        "verified_by",
-        "caused_by",
-        "created",
-        "related_to",
-        "mentions",
-        "wikilink",
-        "implements",
-        "depends_on",
-        "tested_by",
-        "fixed_by",
-        "regressed_by",
-        "observed_in",
-        "belongs_to_project",
-        "similar_failure",
-        "requires_skill",
-        "handled_by_tool",
-        "explains",
-        "derived_from",
-        "led_to",
-        "superseded_by",
-        "consolidated_from",
-    ]
-)
+# The knowledge graph's closed set of edge labels (graph.proto), defined once by the graph store.
+EDGE_LABELS = KNOWN_LABELS
 
 
 def required(field_path: str, value: str, limit: int = MAX_NAME) -> str:
