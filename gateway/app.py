@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FORWARDED_HEADERS = ("authorization", "x-agent-id", "x-request-id")
 CALL_TIMEOUT = 30.0
+MAX_REQUEST_LINE = 64 * 1024
 JSON_TYPE = "application/json"
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 30_000),
@@ -71,7 +72,13 @@ class Gateway:
         # handler_cancellation: a stream's handler is cancelled when its client goes away, which
         # cancels the gRPC call behind it (otherwise it would linger until its next write fails).
         self._runner = web.AppRunner(
-            self.app(), access_log=None, handle_signals=False, handler_cancellation=True
+            self.app(),
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,
+            # Long query strings (a 10 kB search) reach our handler, which names the field, instead
+            # of being refused by the HTTP parser with a plain-text 400.
+            max_line_size=MAX_REQUEST_LINE,
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_port=False)

@@ -173,3 +173,13 @@ async def test_a_token_with_characters_no_token_has_is_401_not_500(server: Serve
 
     assert status == 401
     assert body["error"]["code"] == "INVALID_TOKEN"
+
+
+async def test_a_very_long_query_string_gets_the_json_error_shape(server: Server) -> None:
+    agent = await server.register("worker")
+
+    status, body = await server.request("GET", "/atheneum/search?q=" + "word " * 3000, token=agent["token"])
+
+    assert status == 400
+    assert body["error"]["status"] == "INVALID_ARGUMENT"
+    assert "q" in body["error"]["message"]
