@@ -24,6 +24,7 @@ from envoy_grpc.core import topics
 from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Caller
 from envoy_grpc.core.bus import CLOSED, MISSED, Bus
+from envoy_grpc.store import deliveries, topic_subscriptions
 from envoy_grpc.store import messages as store
 from envoy_grpc.store.db import Database, DatabaseClosedError
 from envoy_grpc.store.messages import DeliveryView, NewMessage, SendResult, StoredMessage
@@ -150,7 +151,7 @@ class PushRecorder:
         if batch:
             ack_wait = self.settings.ack_wait
             try:
-                await self.db.write(lambda: store.record_pushes(batch, ack_wait))
+                await self.db.write(lambda: deliveries.record_pushes(batch, ack_wait))
             except DatabaseClosedError:
                 log.warning("%d pushes not recorded: the database closed first", len(batch))
 
@@ -311,7 +312,7 @@ class Messaging:
     async def _record_polls(self, found: list[DeliveryView], now: float) -> None:
         fresh = [d.key for d in found if d.state == "stored"]
         if fresh:
-            await self.db.write(lambda: store.record_polls(fresh, now))
+            await self.db.write(lambda: deliveries.record_polls(fresh, now))
 
     async def deliveries(self, caller: Caller, message_id: str) -> list[DeliveryView]:
         number = _message_number(message_id)
@@ -342,25 +343,25 @@ class Messaging:
     async def ack(self, caller: Caller, message_id: str, agent_id: str) -> list[str]:
         number, recipient = _message_number(message_id), self._recipient(caller, agent_id)
         now = self._clock()
-        return await self.db.write(lambda: store.ack(number, recipient, now))
+        return await self.db.write(lambda: deliveries.ack(number, recipient, now))
 
     async def nak(self, caller: Caller, message_id: str, agent_id: str, delay: int) -> DeliveryView:
         if delay < 0:
             raise errors.invalid_argument("delay_seconds", "must be 0 (now) or positive")
         number, recipient = _message_number(message_id), self._recipient(caller, agent_id)
         now = self._clock()
-        result = await self.db.write(lambda: store.nak(number, recipient, float(delay), now))
+        result = await self.db.write(lambda: deliveries.nak(number, recipient, float(delay), now))
         self._wake_housekeeping.set()
         return result
 
     async def in_progress(self, caller: Caller, message_id: str, agent_id: str) -> DeliveryView:
         number, recipient = _message_number(message_id), self._recipient(caller, agent_id)
         now, ack_wait = self._clock(), self.settings.ack_wait
-        return await self.db.write(lambda: store.extend(number, recipient, ack_wait, now))
+        return await self.db.write(lambda: deliveries.extend(number, recipient, ack_wait, now))
 
     async def term(self, caller: Caller, message_id: str, agent_id: str) -> DeliveryView:
         number, recipient = _message_number(message_id), self._recipient(caller, agent_id)
-        return await self.db.write(lambda: store.term(number, recipient))
+        return await self.db.write(lambda: deliveries.term(number, recipient))
 
     # -- streaming -----------------------------------------------------------------------------
 
@@ -420,7 +421,7 @@ class Messaging:
         self.recorder.add(delivery, self._clock())
 
     async def surface(self, agent_id: str, limit: int = 20, urgent_only: bool = False) -> list[DeliveryView]:
-        """Deliveries a hook shows a coding agent now, marked surfaced (see store.surface).
+        """Deliveries a hook shows a coding agent now, marked surfaced (see deliveries.surface).
 
         Hooks fire on every tool call, so an agent known to have nothing open costs no write: the
         bus forgets that the moment a new delivery for it is published.
@@ -429,7 +430,7 @@ class Messaging:
             return []
         now, ack_wait = self._clock(), self.settings.ack_wait
         found, has_open = await self.db.write(
-            functools.partial(store.surface, agent_id, now, ack_wait, limit, urgent_only)
+            functools.partial(deliveries.surface, agent_id, now, ack_wait, limit, urgent_only)
         )
         if not has_open:
             self.bus.nothing_open.add(agent_id)
@@ -443,15 +444,15 @@ class Messaging:
         if problem:
             raise errors.invalid_argument("pattern", problem)
         now = self._clock()
-        return await self.db.write(lambda: store.subscribe_topic(agent_id, pattern, now))
+        return await self.db.write(lambda: topic_subscriptions.subscribe_topic(agent_id, pattern, now))
 
     async def topic_subscriptions(self, caller: Caller, agent_id: str) -> list[tuple[str, float]]:
         self._check_self(caller, agent_id, "agent_id", "list its subscriptions")
-        return await self.db.read(lambda: store.topic_subscriptions(agent_id))
+        return await self.db.read(lambda: topic_subscriptions.topic_subscriptions(agent_id))
 
     async def unsubscribe_topic(self, caller: Caller, agent_id: str, pattern: str) -> None:
         self._check_self(caller, agent_id, "agent_id", "change its subscriptions")
-        if not await self.db.write(lambda: store.unsubscribe_topic(agent_id, pattern)):
+        if not await self.db.write(lambda: topic_subscriptions.unsubscribe_topic(agent_id, pattern)):
             raise errors.not_found(
                 "SUBSCRIPTION_NOT_FOUND",
                 f"agent {agent_id!r} is not subscribed to {pattern!r}",
@@ -478,7 +479,7 @@ class Messaging:
                 if self._clock() - last_purge > 60 * self.settings.redelivery_interval:
                     last_purge = self._clock()
                     before = last_purge - self.settings.retention
-                    await self.db.write(functools.partial(store.purge_finished, before, 1000))
+                    await self.db.write(functools.partial(deliveries.purge_finished, before, 1000))
             except DatabaseClosedError:
                 return
             except Exception:
@@ -488,7 +489,7 @@ class Messaging:
         now, live = self._clock(), self.bus.live_agents()
         settings = self.settings
         result = await self.db.write(
-            lambda: store.process_due(now, settings.ack_wait, settings.max_deliver, live, 1000)
+            lambda: deliveries.process_due(now, settings.ack_wait, settings.max_deliver, live, 1000)
         )
         self.redelivered += len(result.redeliver)
         self.dead_lettered += result.dead_lettered
