@@ -10,7 +10,7 @@ deleted. Calls are then re-linked over the whole project (see `index_db.IndexDb.
 
 Adding a language is one `Language` entry per extension: a function naming a file's module and an
 extractor `(source, path, module) -> FileExtract` (Python uses `ast`; TypeScript/JavaScript, Go and
-Rust are meant to use tree-sitter grammars later). Source that does not parse (or decode as UTF-8)
+Rust use tree-sitter grammars, `treesitter_symbols`). Source that does not parse (or decode as UTF-8)
 keeps a File entity and its hash, with no symbols, and counts in `IndexStats.failed`.
 """
 
@@ -26,6 +26,15 @@ from pathlib import Path
 from envoy_grpc.code.index_db import IndexDb
 from envoy_grpc.code.model import FileExtract
 from envoy_grpc.code.python_symbols import extract_python, package_module_name
+from envoy_grpc.code.treesitter_symbols import (
+    extract_go,
+    extract_javascript,
+    extract_rust,
+    extract_typescript,
+    go_module,
+    js_module,
+    rust_module,
+)
 
 MAX_FILE_BYTES = 1_000_000
 SKIP_DIRS = frozenset(
@@ -63,7 +72,10 @@ def _python_module(root: Path, file: Path) -> str:
 
 LANGUAGES: dict[str, Language] = {
     ".py": Language("python", _python_module, extract_python),
-    # ".ts", ".tsx", ".js", ".jsx", ".go", ".rs": tree-sitter extractors go here.
+    **{ext: Language("javascript", js_module, extract_javascript) for ext in (".js", ".jsx", ".mjs", ".cjs")},
+    **{ext: Language("typescript", js_module, extract_typescript) for ext in (".ts", ".tsx")},
+    ".go": Language("go", go_module, extract_go),
+    ".rs": Language("rust", rust_module, extract_rust),
 }
 
 
