@@ -447,5 +447,116 @@ def hooks_uninstall(project: Path | None, user: bool, local: bool) -> None:
         click.echo(f"previous file kept as {backup}")
 
 
+@cli.group()
+def projects() -> None:
+    """Register and manage code projects for cross-project search (operator token)."""
+
+
+@projects.command("add")
+@click.argument("name")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, resolve_path=True))
+@click.option("--language", "languages", multiple=True, help="A language of the project (repeatable).")
+@click.option(
+    "--index-path",
+    type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+    default=None,
+    help="An existing magellan-layout index to read instead of building one.",
+)
+@token_option
+def projects_add(
+    name: str, path: str, languages: tuple[str, ...], index_path: str | None, token: str | None
+) -> None:
+    """Register a project (safe to repeat) and print it.
+
+    Example: envoy-grpc projects add web-app ~/src/web-app --language typescript
+    """
+    body: dict[str, Any] = {"name": name, "root_path": path, "languages": list(languages)}
+    if index_path:
+        body["index_path"] = index_path
+    _print(_run(_client(token), "POST", "/projects", body))
+
+
+@projects.command("list")
+@click.option("--language", default="", help="Only projects of this language.")
+@token_option
+def projects_list(language: str, token: str | None) -> None:
+    """List projects in name order, one per line.
+
+    Example: envoy-grpc projects list
+    """
+    client = _client(token)
+    page_token = ""
+    while True:
+        page = _run(client, "GET", f"/projects?language={language}&page_token={page_token}")
+        for project in page["projects"]:
+            state = "enabled" if project.get("enabled") else "disabled"
+            click.echo(
+                f"{project['name']:<24} {state:<9} {project.get('symbol_count', 0):>8} symbols  "
+                f"{','.join(project.get('languages', [])) or '-':<12} {project['root_path']}"
+            )
+        page_token = page["next_page_token"]
+        if not page_token:
+            break
+
+
+def _set_enabled(name: str, enabled: bool, token: str | None) -> None:
+    _print(_run(_client(token), "PATCH", f"/projects/{name}", {"enabled": enabled}))
+
+
+@projects.command("enable")
+@click.argument("name")
+@token_option
+def projects_enable(name: str, token: str | None) -> None:
+    """Include a project in cross-project search again.
+
+    Example: envoy-grpc projects enable web-app
+    """
+    _set_enabled(name, True, token)
+
+
+@projects.command("disable")
+@click.argument("name")
+@token_option
+def projects_disable(name: str, token: str | None) -> None:
+    """Leave a project out of cross-project search (its index is kept).
+
+    Example: envoy-grpc projects disable web-app
+    """
+    _set_enabled(name, False, token)
+
+
+@projects.command("remove")
+@click.argument("name")
+@token_option
+def projects_remove(name: str, token: str | None) -> None:
+    """Remove a project and the index the server built for it (never the sources).
+
+    Example: envoy-grpc projects remove web-app
+    """
+    _print(_run(_client(token), "DELETE", f"/projects/{name}"))
+
+
+@cli.command("index")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, resolve_path=True))
+@click.option("--project", "name", required=True, help="The project's name; registered at PATH if new.")
+@click.option("--full", is_flag=True, help="Parse every file again, even unchanged ones.")
+@click.option("--timeout", default=3600.0, show_default=True, help="Seconds to wait for the run.")
+@token_option
+def index_command(path: str, name: str, full: bool, timeout: float, token: str | None) -> None:
+    """Index a project's source tree (registering it first if needed) and print what was done.
+
+    Example: envoy-grpc index ~/src/envoy --project envoy
+    """
+    client = _client(token)
+    _run(client, "POST", "/projects", {"name": name, "root_path": path})
+    try:
+        result = client.call("POST", f"/projects/{name}/index", {"full": full}, timeout=timeout)
+    except ApiError as error:
+        raise click.ClickException(str(error)) from None
+    except (urllib.error.URLError, OSError) as error:
+        raise click.ClickException(f"cannot reach the server at {client.url}: {error}") from None
+    _print(result)
+
+
 def main() -> None:
     cli()

@@ -141,17 +141,6 @@ async def test_an_unknown_route_is_404_and_a_wrong_method_is_405(server: Server)
     assert "POST" in wrong["error"]["message"]
 
 
-async def test_routes_of_later_work_answer_501_saying_so(server: Server) -> None:
-    agent = await server.register("worker")
-
-    status, body = await server.request("GET", "/projects", token=agent["token"])
-
-    assert status == 501
-    assert body["error"]["status"] == "UNIMPLEMENTED"
-    assert "CodeService.ListProjects" in body["error"]["message"]
-    assert "issue 6" in body["error"]["message"]
-
-
 async def test_every_error_has_the_same_shape(server: Server) -> None:
     agent = await server.register("worker")
     cases = [

@@ -22,6 +22,7 @@ from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Authenticator
 from envoy_grpc.core.bus import Bus
 from envoy_grpc.core.circuit import CircuitBreakers
+from envoy_grpc.core.code import Code
 from envoy_grpc.core.graph import Graph
 from envoy_grpc.core.graph_projector import GraphProjector
 from envoy_grpc.core.hook_identity import HookIdentities
@@ -31,6 +32,7 @@ from envoy_grpc.core.messaging import DeliverySettings, Messaging
 from envoy_grpc.core.sessions import Sessions
 from envoy_grpc.gen.envoy.v1 import (
     agents_pb2_grpc,
+    code_pb2_grpc,
     graph_pb2_grpc,
     hooks_pb2_grpc,
     knowledge_pb2_grpc,
@@ -42,6 +44,7 @@ from envoy_grpc.server import methods, reflection
 from envoy_grpc.server.interceptor import EnvoyInterceptor
 from envoy_grpc.services import unimplemented
 from envoy_grpc.services.agents import AgentService
+from envoy_grpc.services.code import CodeService
 from envoy_grpc.services.graph import GraphService
 from envoy_grpc.services.hooks import HookService
 from envoy_grpc.services.knowledge import KnowledgeService
@@ -62,6 +65,7 @@ IMPLEMENTED = {
     "envoy.v1.ProjectEventService",
     "envoy.v1.GraphService",
     "envoy.v1.KnowledgeService",
+    "envoy.v1.CodeService",
 }
 
 # Options for many long-lived streams (reference/grpc-python-notes.md §2.8). so_reuseport is off so
@@ -95,6 +99,8 @@ class RunningServer:
     knowledge: Knowledge
     # The knowledge graph; `await graph.catch_up()` projects everything recorded so far into it.
     graph: Graph
+    # Code projects, their indexes, and cross-project search and navigation.
+    code: Code
     grpc_server: grpc.aio.Server
     health: health_aio.HealthServicer
     system: SystemService
@@ -127,6 +133,7 @@ class RunningServer:
         await self.graph.projector.stop()
         await self.knowledge.close()
         await self.db.close()
+        self.code.close()
         log.info("server stopped")
 
     async def wait_stopped(self) -> None:
@@ -192,6 +199,7 @@ async def start(config: Config) -> RunningServer:
     knowledge = Knowledge(db)
     # Navigate searches with the knowledge area's full-text search.
     graph = Graph(db, GraphProjector(db), search=knowledge.entity_search)
+    code = Code(db, config.data_dir)
     server = grpc.aio.server(
         interceptors=[EnvoyInterceptor(authenticator, methods.method_table())], options=SERVER_OPTIONS
     )
@@ -208,6 +216,7 @@ async def start(config: Config) -> RunningServer:
         HookService(HookAdapter(sessions, messaging, HookIdentities(registry))), server
     )
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(knowledge), server)
+    code_pb2_grpc.add_CodeServiceServicer_to_server(CodeService(code), server)
     server.add_generic_rpc_handlers(
         [unimplemented.generic_handler(s) for s in methods.services() if s.full_name not in IMPLEMENTED]
     )
@@ -224,7 +233,7 @@ async def start(config: Config) -> RunningServer:
     knowledge.start()
     graph.projector.start()
     running = RunningServer(
-        config, db, registry, messaging, sessions, knowledge, graph, server, health, system, grpc_port
+        config, db, registry, messaging, sessions, knowledge, graph, code, server, health, system, grpc_port
     )
     log.info("gRPC listening on %s:%d", config.host, grpc_port)
     if config.http:
