@@ -138,8 +138,24 @@ def normalize(data: Mapping[str, Any], message: MessageDescriptor, prefix: str =
     return result
 
 
+def _field_mask(value: Any, path: str) -> str:
+    """A field mask as our JSON writes field names (snake_case, comma-separated) or as a list;
+    protojson wants lowerCamel paths."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = ",".join(value)
+    if not isinstance(value, str):
+        raise FieldTypeError(path, "field names separated by commas", value)
+    return ",".join(
+        "".join(w if i == 0 else w[:1].upper() + w[1:] for i, w in enumerate(p.strip().split("_")))
+        for p in value.split(",")
+        if p.strip()
+    )
+
+
 def _normalize_value(value: Any, field: FieldDescriptor, path: str) -> Any:
     if field.message_type is not None:
+        if field.message_type.full_name == "google.protobuf.FieldMask":
+            return _field_mask(value, path)
         if field.message_type.full_name in _JSON_PASSTHROUGH or field.message_type.full_name.startswith(
             _WRAPPERS_PREFIX
         ):

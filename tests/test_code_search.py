@@ -474,3 +474,17 @@ async def test_cli_projects_and_index(
     assert (
         await stub(server).ListProjects(code_pb2.ListProjectsRequest(), metadata=auth(server.operator_token))
     ).projects == []
+
+
+async def test_an_update_mask_in_the_query_string_uses_our_field_names(
+    server: Server, fixture_root: Path
+) -> None:
+    body = {"name": "fixture", "root_path": str(fixture_root)}
+    await server.request("POST", "/projects", body, token=server.operator_token)
+
+    status, project = await server.request(
+        "PATCH", "/projects/fixture?update_mask=enabled", {"enabled": False}, token=server.operator_token
+    )
+
+    assert status == 200, project
+    assert project["enabled"] is False
