@@ -488,3 +488,26 @@ async def test_an_update_mask_in_the_query_string_uses_our_field_names(
 
     assert status == 200, project
     assert project["enabled"] is False
+
+
+async def test_knowledge_about_a_symbol_links_to_it_in_every_project(
+    server: Server, tmp_path: Path, fixture_root: Path
+) -> None:
+    await register(server, "fixture", fixture_root)
+    await index(server, "fixture")
+    agent = await server.agents.RegisterAgent(agents_pb2.RegisterAgentRequest(name="a", kind="k"))
+    body = {"agent": "claude", "discovery_type": "Bug", "target": "build_router", "metadata": {"why": "slow"}}
+
+    status, discovery = await server.request("POST", "/atheneum/discoveries", body, token=agent.token)
+    _, neighbours = await server.request(
+        "GET", f"/atheneum/graph/entities/{discovery['discovery_id']}/neighbors", token=agent.token
+    )
+
+    assert status == 201
+    explained = [e for e in neighbours["outgoing"] if e["edge_type"] == "explains"]
+    assert len(explained) == 1
+    _, symbol = await server.request(
+        "GET", f"/atheneum/graph/entities/{explained[0]['to_id']}", token=agent.token
+    )
+    assert (symbol["kind"], symbol["project"]) == ("Symbol", "fixture")
+    assert symbol["name"].endswith("build_router")

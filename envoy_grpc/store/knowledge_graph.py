@@ -75,8 +75,30 @@ def _session(session_id: str, now: float) -> int | None:
     return graph.upsert_entity("Session", session_id, scope("Session", session_id, row[0]), now=now)
 
 
-def _explained(target: str) -> list[int]:
+_CODE_SYMBOLS = (
+    "SELECT project, name, kind, file_path, line, col, qualified_name FROM code_symbol "
+    "WHERE name_lower = ? LIMIT 50"
+)
+
+
+def _code_symbols(target: str, now: float) -> list[int]:
+    """Symbols of registered code projects that the target names (`build_router`, or a qualified
+    `pkg.mod.build_router`), as graph Symbol entities: knowledge about a symbol links to the code."""
+    last = target.replace("::", ".").rsplit(".", 1)[-1].lower()
+    if not last:
+        return []
+    found: list[int] = []
+    for project, name, kind, file_path, line, col, qualified in cursor().execute(_CODE_SYMBOLS, (last,)):
+        if target.lower() not in (name.lower(), (qualified or "").lower()):
+            continue
+        data = {"kind": kind, "line": line, "column": col, "qualified_name": qualified}
+        found.append(graph.upsert_entity("Symbol", qualified or name, project, file_path, data, now=now))
+    return found
+
+
+def _explained(target: str, now: float) -> list[int]:
     found = [i for kind in EXPLAINED_KINDS for i in graph.entity_ids_for(kind, target)]
+    found += [i for i in _code_symbols(target, now) if i not in found]
     return found[:MAX_EXPLAINED]
 
 
@@ -88,7 +110,7 @@ def _link(
     session = _session(session_id, now) if session_id else None
     if session is not None:
         graph.add_edge(entity_id, session, "observed_in", now=now)
-    for explained in _explained(target) if target else ():
+    for explained in _explained(target, now) if target else ():
         graph.add_edge(entity_id, explained, "explains", now=now)
 
 
