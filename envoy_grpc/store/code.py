@@ -190,7 +190,9 @@ def replace_symbols(project: str, symbols: list[IndexedSymbol]) -> None:
 
 
 def _filters(projects: Sequence[str], kind: str) -> tuple[str, list[Any]]:
-    sql = f" AND project IN ({', '.join('?' * len(projects))})"
+    # The unary + keeps SQLite from answering `project IN (...)` with the project index (every
+    # symbol of those projects, then a sort): the name or rowid index must drive these queries.
+    sql = f" AND +project IN ({', '.join('?' * len(projects))})"
     params: list[Any] = list(projects)
     if kind:
         sql += " AND lower(kind) = ?"
