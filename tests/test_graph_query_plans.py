@@ -7,9 +7,9 @@ from typing import Any
 
 import hook_payloads as hooks
 import pytest
+from query_plans import explain_reads, record
 from support import Server
 from test_hooks import SID, replay
-from test_sessions_query_plans import RecordingCursor
 
 from envoy_grpc.store import graph, graph_feed, graph_walk, sessions
 
@@ -19,20 +19,9 @@ MODULES = (graph, graph_walk, graph_feed, sessions)
 ALLOWED_SCANS = ("SCAN json_each", "SCAN (subquery", "SCAN graph_count", "SCAN CONSTANT ROW")
 
 
-class Recording(RecordingCursor):
-    """The sessions test's recording cursor, also iterable (the graph store iterates its cursors)."""
-
-    def __iter__(self) -> Any:
-        return iter(self._inner)
-
-
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
-    log: list[tuple[str, tuple[Any, ...]]] = []
-    real = sessions.cursor
-    for module in MODULES:
-        monkeypatch.setattr(module, "cursor", lambda: Recording(real(), log))
-    return log
+    return record(monkeypatch, MODULES, sessions.cursor)
 
 
 def read_everything(session_id: str) -> None:
@@ -65,15 +54,7 @@ async def test_every_graph_statement_uses_an_index(
     db = server.running.db
     await db.read(lambda: read_everything(SID))
     await db.write(lambda: graph.delete_entities(graph.entity_ids_for("File", "src/login.py")))
-    reads = list(dict.fromkeys((sql, p) for sql, p in statements if not sql.lstrip().startswith("INSERT")))
-
-    def explain() -> list[tuple[str, str]]:
-        return [
-            (sql, "\n".join(str(row[-1]) for row in db.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)))
-            for sql, params in reads
-        ]
-
-    plans = await db.read(explain)
+    plans = await explain_reads(db, statements)
 
     assert len(plans) > 25
     for sql, plan in plans:

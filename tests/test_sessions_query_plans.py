@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from query_plans import explain_reads, record
 from support import Server
 
 from envoy_grpc.core.auth import HOOK, OPERATOR
@@ -29,37 +30,9 @@ STORE_MODULES = (sessions, session_evidence, session_history, project_events)
 ALLOWED_SCANS = ("SCAN s",)
 
 
-class RecordingCursor:
-    """A cursor that remembers each statement and its parameters (trace callbacks only see them inlined,
-    which would let SQLite use partial indexes that bound parameters cannot)."""
-
-    def __init__(self, inner: Any, log: list[tuple[str, tuple[Any, ...]]]) -> None:
-        self._inner = inner
-        self._log = log
-
-    def execute(self, sql: str, params: Any = ()) -> Any:
-        self._log.append((sql, tuple(params)))
-        self._inner.execute(sql, params)
-        return self
-
-    def executemany(self, sql: str, rows: Any) -> Any:
-        rows = list(rows)
-        if rows:
-            self._log.append((sql, tuple(rows[0])))
-        self._inner.executemany(sql, rows)
-        return self
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
-    log: list[tuple[str, tuple[Any, ...]]] = []
-    real = sessions.cursor
-    for module in STORE_MODULES:
-        monkeypatch.setattr(module, "cursor", lambda: RecordingCursor(real(), log))
-    return log
+    return record(monkeypatch, STORE_MODULES, sessions.cursor)
 
 
 async def exercise(server: Server) -> None:
@@ -105,15 +78,7 @@ async def test_every_session_statement_uses_an_index(
 ) -> None:
     await exercise(server)
     db = server.running.db
-    reads = sorted({(sql, params) for sql, params in statements if not sql.lstrip().startswith("INSERT")})
-
-    def explain() -> list[tuple[str, str]]:
-        return [
-            (sql, "\n".join(str(row[-1]) for row in db.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)))
-            for sql, params in reads
-        ]
-
-    plans = await db.read(explain)
+    plans = await explain_reads(db, statements)
 
     assert len(plans) > 30
     for sql, plan in plans:
