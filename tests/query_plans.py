@@ -49,7 +49,8 @@ def record(monkeypatch: pytest.MonkeyPatch, modules: Iterable[Any], real: Any) -
 
 async def explain_reads(db: Database, statements: Statements) -> list[tuple[str, str]]:
     """(sql, plan) for every distinct statement that is not an INSERT, explained on a reader thread."""
-    reads = sorted({(sql, params) for sql, params in statements if not sql.lstrip().startswith("INSERT")})
+    # dict.fromkeys: distinct, in the order they ran (parameters may hold None, which does not sort).
+    reads = list(dict.fromkeys((sql, p) for sql, p in statements if not sql.lstrip().startswith("INSERT")))
 
     def explain() -> list[tuple[str, str]]:
         return [
