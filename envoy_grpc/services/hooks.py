@@ -1,14 +1,32 @@
-"""HookService: Claude Code's own hook JSON in, hook output JSON out (google.protobuf.Struct both ways)."""
+"""HookService: each harness's own hook JSON in, hook output JSON out (google.protobuf.Struct both ways).
+
+Claude Code's payloads go to the adapter as they are; Codex's and Cursor's are translated first
+(core/harness_payloads.py), and Cursor's answer is rendered back in Cursor's keys.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import grpc
 from google.protobuf import json_format, struct_pb2
 
+from envoy_grpc.core import harness_payloads
+from envoy_grpc.core import hook_payloads as hp
 from envoy_grpc.core.auth import current_caller
 from envoy_grpc.core.hooks import HookAdapter
 from envoy_grpc.gen.envoy.v1 import hooks_pb2, hooks_pb2_grpc
 from envoy_grpc.services.message_convert import plain_json
+
+
+def _payload(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return plain_json(json_format.MessageToDict(struct))  # type: ignore[no-any-return]
+
+
+def _struct(output: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(output)
+    return struct
 
 
 class HookService(hooks_pb2_grpc.HookServiceServicer):
@@ -18,8 +36,26 @@ class HookService(hooks_pb2_grpc.HookServiceServicer):
     async def HandleClaudeHook(
         self, request: hooks_pb2.HandleClaudeHookRequest, unused_context: grpc.aio.ServicerContext
     ) -> hooks_pb2.HandleClaudeHookResponse:
-        payload = plain_json(json_format.MessageToDict(request.payload))
-        output = await self.adapter.handle(current_caller(), payload)
-        struct = struct_pb2.Struct()
-        struct.update(output)
-        return hooks_pb2.HandleClaudeHookResponse(output=struct)
+        output = await self.adapter.handle(current_caller(), _payload(request.payload))
+        return hooks_pb2.HandleClaudeHookResponse(output=_struct(output))
+
+    async def HandleCodexHook(
+        self, request: hooks_pb2.HandleCodexHookRequest, unused_context: grpc.aio.ServicerContext
+    ) -> hooks_pb2.HandleCodexHookResponse:
+        caller = current_caller()
+        self.adapter.authorize(caller)
+        payload = harness_payloads.codex_event(_payload(request.payload))
+        output = await self.adapter.handle(caller, payload, hp.CODEX)
+        return hooks_pb2.HandleCodexHookResponse(output=_struct(output))
+
+    async def HandleCursorHook(
+        self, request: hooks_pb2.HandleCursorHookRequest, unused_context: grpc.aio.ServicerContext
+    ) -> hooks_pb2.HandleCursorHookResponse:
+        caller = current_caller()
+        self.adapter.authorize(caller)
+        raw = _payload(request.payload)
+        output = await self.adapter.handle(caller, harness_payloads.cursor_event(raw), hp.CURSOR)
+        event = str(raw.get("hook_event_name", ""))
+        return hooks_pb2.HandleCursorHookResponse(
+            output=_struct(harness_payloads.cursor_output(event, output))
+        )
