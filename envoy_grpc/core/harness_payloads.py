@@ -30,6 +30,8 @@ CURSOR_TOOLS = {"Shell": "Bash", "StrReplace": "Edit", "Delete": "Delete"}
 CURSOR_COVERED_TOOLS = frozenset(
     {"Shell", "Bash", "Read", "Write", "Edit", "StrReplace", "MultiEdit", "Delete"}
 )
+# The events whose answer Cursor shows the agent (`additional_context`); only these surface messages.
+CURSOR_CONTEXT_EVENTS = frozenset({"sessionStart", "postToolUse"})
 CURSOR_PERMISSION_EVENTS = frozenset(
     {"beforeShellExecution", "beforeMCPExecution", "beforeReadFile", "preToolUse", "subagentStart"}
 )
@@ -68,7 +70,7 @@ def codex_event(payload: Payload) -> Payload:
     if payload.get("type") == CODEX_NOTIFY_TYPE and "hook_event_name" not in payload:
         return codex_notify_event(payload)
     tool_name = _text(payload, "tool_name")
-    if tool_name in CODEX_SHELL_TOOLS:
+    if tool_name in CODEX_SHELL_TOOLS or tool_name == "Bash":
         tool_input = payload.get("tool_input")
         tool_input = dict(tool_input) if isinstance(tool_input, dict) else {}
         tool_input["command"] = shell_command(tool_input.get("command", tool_input.get("cmd")))
@@ -195,6 +197,8 @@ def cursor_event(payload: Payload) -> Payload:
     _require(payload, "conversation_id", "hook_event_name")
     event = _text(payload, "hook_event_name")
     name, fields = _cursor_fields(event, payload) or (f"cursor.{event}", {})
+    if event not in CURSOR_CONTEXT_EVENTS:
+        fields[hp.UNSEEN] = True
     roots = payload.get("workspace_roots")
     root = roots[0] if isinstance(roots, list) and roots and isinstance(roots[0], str) else ""
     return {

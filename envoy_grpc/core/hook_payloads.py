@@ -59,19 +59,18 @@ class Harness:
     subagent_kind: str
     # The session's `tool` field.
     tool: str
-    # The events whose answer the harness shows to the agent: only these surface unread messages.
-    context_events: frozenset[str]
 
 
 # Events of the adapter's own, named so that no harness's hook event can collide with them: Codex's
 # notify (a finished turn), and a tool call another event already recorded (only surface messages).
 TURN_COMPLETE = "agent-turn-complete"
 SURFACE_ONLY = "envoy.surface"
-_CONTEXT_EVENTS = frozenset({"SessionStart", "UserPromptSubmit", "PostToolUse", "SubagentStart"})
-CLAUDE = Harness("claude", "claude", "claude-subagent", "claude-code", _CONTEXT_EVENTS)
-CODEX = Harness("codex", "codex", "codex-subagent", "codex", _CONTEXT_EVENTS)
-# Cursor shows a hook's context to the agent only at sessionStart and postToolUse (`additional_context`).
-CURSOR = Harness("cursor", "cursor", "cursor-subagent", "cursor", frozenset({"SessionStart", "PostToolUse"}))
+# A translated payload whose answer the harness never shows the agent (Cursor's afterFileEdit...) carries
+# this key as true: it records what it says but surfaces no messages, which would be lost.
+UNSEEN = "envoy_unseen"
+CLAUDE = Harness("claude", "claude", "claude-subagent", "claude-code")
+CODEX = Harness("codex", "codex", "codex-subagent", "codex")
+CURSOR = Harness("cursor", "cursor", "cursor-subagent", "cursor")
 
 
 @dataclass(frozen=True)

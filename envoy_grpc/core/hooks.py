@@ -48,6 +48,7 @@ from envoy_grpc.store.session_types import (
 )
 
 SURFACE_LIMIT = 20
+CONTEXT_EVENTS = {"SessionStart", "UserPromptSubmit", "PostToolUse", "SubagentStart"}
 # How many (session, turn) pairs with a recorded prompt to remember, so notify does not record it again.
 PROMPTED_TURNS = 4096
 Output = dict[str, Any]
@@ -172,7 +173,7 @@ class HookAdapter:
         self._open.add(identity.session_id)
 
     async def _surface(self, event: hp.HookEvent, identity: HookIdentity) -> Output:
-        if event.name not in event.harness.context_events:
+        if event.name not in CONTEXT_EVENTS or event.raw.get(hp.UNSEEN) is True:
             return {}
         deliveries = await self.messaging.surface(identity.agent_id, SURFACE_LIMIT)
         return with_context(event.name, context_block(identity.agent_id, deliveries))
