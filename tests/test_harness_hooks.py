@@ -3,6 +3,12 @@ SessionService HTTP API: the same records a Claude Code session leaves, under co
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import harness_payloads as hp
@@ -258,3 +264,75 @@ async def test_unknown_events_record_nothing_and_answer_empty(server: Server) ->
     assert cursor_unknown == codex_unknown == {}
     _, found = await server.request("GET", "/atheneum/sessions?last=50", token=server.operator_token)
     assert found == []
+
+
+# --- the command forms, as real processes --------------------------------------------------------------
+
+
+def run_hook(server: Server, stdin: str, *args: str) -> str:
+    env = {**os.environ, "ENVOY_URL": server.base_url, "ENVOY_HOME": str(server.running.config.data_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "envoy_grpc", "hook", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=True,
+    )
+    assert done.stderr == ""
+    return done.stdout
+
+
+async def test_a_codex_session_through_the_command_hook_and_notify(server: Server) -> None:
+    outputs = []
+    for payload in hp.codex_session(CODEX_SID):
+        if payload.get("type") == "agent-turn-complete":  # notify: the JSON is the last argument
+            outputs.append(
+                await asyncio.to_thread(run_hook, server, "", "--codex-notify", json.dumps(payload))
+            )
+        else:
+            outputs.append(await asyncio.to_thread(run_hook, server, json.dumps(payload), "--codex"))
+
+    recorded = await session(server, "shop", CODEX_SID)
+    assert (recorded["prompt_count"], recorded["tool_call_count"], recorded["file_write_count"]) == (2, 2, 3)
+    assert "you are agent id1" in json.loads(outputs[0])["hookSpecificOutput"]["additionalContext"]
+    assert outputs[-1] == outputs[-2] == ""  # notify prints nothing
+
+
+async def test_a_cursor_turn_through_the_command_hook(server: Server) -> None:
+    outputs = [
+        await asyncio.to_thread(run_hook, server, json.dumps(payload), "--cursor")
+        for payload in hp.cursor_session(CURSOR_CID)
+    ]
+
+    recorded = await session(server, "storefront", CURSOR_CID)
+    assert (recorded["tool_call_count"], recorded["file_write_count"], recorded["test_run_count"]) == (
+        5,
+        1,
+        1,
+    )
+    assert json.loads(outputs[0]) == {"continue": True}
+    assert json.loads(outputs[2]) == {"permission": "allow"}
+
+
+def test_the_notify_form_fails_open_without_its_json_or_a_server(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ENVOY_URL": "http://127.0.0.1:9",
+        "ENVOY_HOME": str(tmp_path),
+        "ENVOY_HOOK_DEBUG": "1",
+    }
+    notify = json.dumps(hp.codex_notify(CODEX_SID, "t", ["x"], "y"))
+
+    for args in (["--codex-notify"], ["--codex-notify", notify], ["--cursor"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "envoy_grpc", "hook", *args],
+            input="{}",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
+        assert (done.returncode, done.stdout) == (0, "")
+        assert done.stderr.startswith("envoy-grpc hook: ")
