@@ -18,6 +18,7 @@ import click
 from envoy_grpc import __version__, config
 from envoy_grpc.client_http import ApiError, Client
 from envoy_grpc.logs import setup_logging
+from envoy_grpc.mcp_tools.cli import mcp
 
 
 def _environment() -> config.Config:
@@ -656,6 +657,9 @@ def _index_with_progress(client: Client, name: str, full: bool, timeout: float) 
                 if report["phase"] == "saving":
                     bar.label = f"saving {name}"
     raise click.ClickException(f"the server ended the run of {name!r} without a result; see its log")
+
+
+cli.add_command(mcp)
 
 
 def main() -> None:

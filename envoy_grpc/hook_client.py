@@ -19,6 +19,8 @@ import os
 import sys
 from collections.abc import Mapping
 
+from envoy_grpc.harness_pid import harness_pid
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; mypy treats it the same
 if TYPE_CHECKING:
     import signal
@@ -43,6 +45,8 @@ HARNESS_PATHS = {
     "--codex-notify": "/hooks/codex",
 }
 NOTIFY_FLAG = "--codex-notify"
+# Tells the server which harness process the hook ran in, so `envoy-grpc mcp` can find the session.
+HARNESS_HEADER = "X-Envoy-Harness-Pid"
 DEFAULT_TIMEOUT = 2.0
 HOOK_TOKEN_FILENAME = "hook.token"
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
@@ -141,6 +145,7 @@ def _request_head(host: str, port: int, path: str, token: str | None, length: in
     ]
     if token:
         lines.append(f"Authorization: Bearer {token}")
+    lines.append(f"{HARNESS_HEADER}: {harness_pid()}")
     if any(char in line for line in lines for char in "\r\n"):
         raise HookFailure("the token or ENVOY_URL contains a line break")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -240,6 +245,7 @@ def post_https(
     import http.client  # only for https: it pulls in ssl and email, ~20 ms
 
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    headers[HARNESS_HEADER] = str(harness_pid())
     if token:
         headers["Authorization"] = f"Bearer {token}"
     connection = http.client.HTTPSConnection(host, port, timeout=timeout)

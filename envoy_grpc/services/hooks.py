@@ -18,6 +18,16 @@ from envoy_grpc.core.hooks import HookAdapter
 from envoy_grpc.gen.envoy.v1 import hooks_pb2, hooks_pb2_grpc
 from envoy_grpc.services.message_convert import plain_json
 
+HARNESS_METADATA = "x-envoy-harness-pid"
+
+
+def harness_pid(context: grpc.aio.ServicerContext) -> int | None:
+    """The harness process `envoy-grpc hook` reported, if any (anything else is ignored)."""
+    for key, value in context.invocation_metadata() or ():
+        if key == HARNESS_METADATA and isinstance(value, str) and value.isdigit():
+            return int(value)
+    return None
+
 
 def _payload(struct: struct_pb2.Struct) -> dict[str, Any]:
     return plain_json(json_format.MessageToDict(struct))  # type: ignore[no-any-return]
@@ -34,28 +44,37 @@ class HookService(hooks_pb2_grpc.HookServiceServicer):
         self.adapter = adapter
 
     async def HandleClaudeHook(
-        self, request: hooks_pb2.HandleClaudeHookRequest, unused_context: grpc.aio.ServicerContext
+        self, request: hooks_pb2.HandleClaudeHookRequest, context: grpc.aio.ServicerContext
     ) -> hooks_pb2.HandleClaudeHookResponse:
-        output = await self.adapter.handle(current_caller(), _payload(request.payload))
+        output = await self.adapter.handle(current_caller(), _payload(request.payload), harness_pid(context))
         return hooks_pb2.HandleClaudeHookResponse(output=_struct(output))
 
     async def HandleCodexHook(
-        self, request: hooks_pb2.HandleCodexHookRequest, unused_context: grpc.aio.ServicerContext
+        self, request: hooks_pb2.HandleCodexHookRequest, context: grpc.aio.ServicerContext
     ) -> hooks_pb2.HandleCodexHookResponse:
         caller = current_caller()
         self.adapter.authorize(caller)
         payload = harness_payloads.codex_event(_payload(request.payload))
-        output = await self.adapter.handle(caller, payload, hp.CODEX)
+        output = await self.adapter.handle(caller, payload, harness_pid(context), hp.CODEX)
         return hooks_pb2.HandleCodexHookResponse(output=_struct(output))
 
     async def HandleCursorHook(
-        self, request: hooks_pb2.HandleCursorHookRequest, unused_context: grpc.aio.ServicerContext
+        self, request: hooks_pb2.HandleCursorHookRequest, context: grpc.aio.ServicerContext
     ) -> hooks_pb2.HandleCursorHookResponse:
         caller = current_caller()
         self.adapter.authorize(caller)
         raw = _payload(request.payload)
-        output = await self.adapter.handle(caller, harness_payloads.cursor_event(raw), hp.CURSOR)
+        payload = harness_payloads.cursor_event(raw)
+        output = await self.adapter.handle(caller, payload, harness_pid(context), hp.CURSOR)
         event = str(raw.get("hook_event_name", ""))
         return hooks_pb2.HandleCursorHookResponse(
             output=_struct(harness_payloads.cursor_output(event, output))
+        )
+
+    async def ResolveHookAgent(
+        self, request: hooks_pb2.ResolveHookAgentRequest, unused_context: grpc.aio.ServicerContext
+    ) -> hooks_pb2.ResolveHookAgentResponse:
+        identity, project, token = await self.adapter.resolve_harness(current_caller(), request.harness_pid)
+        return hooks_pb2.ResolveHookAgentResponse(
+            agent_id=identity.agent_id, session_id=identity.session_id, project=project, token=token
         )
