@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import filecmp
 import os
 import subprocess
@@ -10,8 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from client_runners import ROOT, check_bad_request, check_exchange, check_listen_across_restart
+from client_runners import (
+    ROOT,
+    check_bad_request,
+    check_exchange,
+    check_listen_across_restart,
+    register,
+    send,
+)
 from support import ServerProcess
+
+from envoy_grpc.gen.envoy.v1 import agents_pb2
 
 CLIENT = ROOT / "clients" / "python"
 RUNNER = [sys.executable, "-m", "envoy_client.examples.runner"]
@@ -53,3 +63,38 @@ def test_python_listener_gets_every_message_once_across_a_server_restart(spawn_s
 
 def test_python_runner_reports_a_bad_request_with_its_field(spawn_server: Any) -> None:
     check_bad_request(RUNNER, spawn_server())
+
+
+async def test_unary_calls_and_the_subscription_ride_out_a_server_restart(
+    spawn_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process: a call made while the server is down succeeds once it is back (retries with
+    backoff), and the subscription resumes after the last sequence without repeating a message."""
+    monkeypatch.syspath_prepend(str(CLIENT))  # the client is not installed in the venv
+    from envoy_client import EnvoyClient
+
+    server: ServerProcess = spawn_server()
+    sender, sender_token = register(server.base_url, "retry-sender")
+    async with EnvoyClient(server.grpc_target) as client:
+        me = await client.register("retry-receiver")
+        subscription = client.subscribe(me.agent_id)
+        stream = aiter(subscription)
+        send(server.base_url, sender_token, sender, me.agent_id, "one")
+        first = await asyncio.wait_for(anext(stream), 10)
+        await client.ack(me.agent_id, first.message_id)
+
+        assert server.stop() == 0
+        ports = ("--grpc-port", str(server.grpc_port), "--http-port", str(server.http_port))
+        # Ask while nothing listens; the server comes back during the retries.
+        request = agents_pb2.GetAgentRequest(agent_id=me.agent_id)
+        asked = asyncio.ensure_future(client.agents.GetAgent(request))
+        await asyncio.sleep(0.3)
+        assert not asked.done()
+        restarted: ServerProcess = spawn_server(*ports, data_dir=server.data_dir)
+        assert (await asyncio.wait_for(asked, 20)).agent_id == me.agent_id
+
+        send(restarted.base_url, sender_token, sender, me.agent_id, "two")
+        second = await asyncio.wait_for(anext(stream), 20)
+        assert [first.parts[0].text, second.parts[0].text] == ["one", "two"]
+        assert (first.sequence_id, second.sequence_id) == (1, 2)
+        assert subscription.reconnects >= 1
