@@ -87,13 +87,16 @@ def resolve_ts(build: bool) -> Runner:
     if not shutil.which("node"):
         return Runner("ts", skipped="node is not on PATH")
     script = folder / "dist" / "examples" / "runner.js"
+    tsx = folder / "node_modules" / ".bin" / "tsx"
     if build and not script.exists():
         for step in (["npm", "ci", "--no-audit", "--no-fund"], ["npm", "run", "build"]):
             if failure := _build(step, folder):
                 return Runner("ts", skipped=f"{' '.join(step)} failed: {failure}")
-    if not script.exists():
-        return Runner("ts", skipped="clients/ts/dist/examples/runner.js is not built (run with --build)")
-    return Runner("ts", ["node", str(script)])
+    if script.exists():
+        return Runner("ts", ["node", str(script)])
+    if tsx.exists() and (folder / "examples" / "runner.ts").exists():
+        return Runner("ts", [str(tsx), str(folder / "examples" / "runner.ts")])
+    return Runner("ts", skipped="clients/ts/dist/examples/runner.js is not built (run with --build)")
 
 
 def resolve_rust(build: bool) -> Runner:
@@ -102,14 +105,20 @@ def resolve_rust(build: bool) -> Runner:
         return Runner("rust", skipped="clients/rust does not exist yet")
     if not shutil.which("cargo"):
         return Runner("rust", skipped="cargo is not on PATH")
-    target = Path(os.environ.get("CARGO_TARGET_DIR") or folder / "target")
-    binary = target / "release" / "examples" / "runner"
-    build_it = build and not binary.exists()
-    if build_it and (failure := _build(["cargo", "build", "--release", "--example", "runner"], folder)):
-        return Runner("rust", skipped=f"cargo build failed: {failure}")
-    if not binary.exists():
-        return Runner("rust", skipped=f"{binary.relative_to(REPO)} is not built (run with --build)")
-    return Runner("rust", [str(binary)])
+    targets = [Path(os.environ["CARGO_TARGET_DIR"])] if os.environ.get("CARGO_TARGET_DIR") else []
+    targets += [folder / "target", REPO / "target"]
+    built = [
+        t / "release" / "examples" / "runner"
+        for t in targets
+        if (t / "release" / "examples" / "runner").exists()
+    ]
+    if build and not built:
+        if failure := _build(["cargo", "build", "--release", "--example", "runner"], folder):
+            return Runner("rust", skipped=f"cargo build failed: {failure}")
+        return resolve_rust(build=False)
+    if not built:
+        return Runner("rust", skipped="no release build of the runner example (run with --build)")
+    return Runner("rust", [str(built[0])])
 
 
 def resolve(lang: str, build: bool) -> Runner:
