@@ -256,7 +256,7 @@ def table(results: list[Result], args: argparse.Namespace) -> str:
     for r in results:
         if r.skipped or r.error:
             rows.append(
-                f"| {r.lang} | {'skipped: ' + r.skipped if r.skipped else 'error: ' + r.error[:200]} | | |"
+                f"| {r.lang} | {'skipped: ' + r.skipped if r.skipped else 'error: ' + r.error[:200]} | | | |"
             )
             continue
         b, p = r.burst, r.paced
