@@ -7,13 +7,14 @@ DEV_STAMP  := $(VENV)/.dev-installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint proto check-proto bench clean help
+.PHONY: run test lint proto check-proto bench clean help clients clients-python clients-go clients-ts clients-rust
 
 help:
 	@echo "make run    - create .venv, install, start the server in the foreground"
 	@echo "make test   - install test tools, lint (ruff, mypy, buf) and run the test suite"
 	@echo "make lint   - ruff, mypy and buf lint only"
 	@echo "make proto  - regenerate the Python stubs from proto/"
+	@echo "make clients - regenerate every client in clients/ from proto/ (clients-python, clients-go, ...)"
 	@echo "make bench  - run the benchmarks in bench/ (prints a table, writes bench/results/*.json)"
 
 $(VENV)/bin/python:
@@ -48,8 +49,17 @@ lint: $(DEV_STAMP) $(NODE_STAMP)
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# One line per language; the commands and pinned generator versions are in scripts/clients/<lang>.sh.
+clients: clients-python clients-go clients-ts clients-rust
+
+clients-python: $(DEV_STAMP)
+	bash scripts/clients/python.sh
+
+clients-go: $(DEV_STAMP)
+	bash scripts/clients/go.sh
+
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .cache clients/go/bin

@@ -1,8 +1,9 @@
 """Generate the Python stubs for proto/envoy/v1 into envoy_grpc/gen (or another folder).
 
-Run as `python scripts/gen_proto.py [OUT_DIR]`; `make proto` calls it. protoc writes modules that
-import each other as `envoy.v1.x_pb2`; we rewrite those imports to `envoy_grpc.gen.envoy.v1.x_pb2`
-so the generated code lives inside our package instead of claiming the top-level name `envoy`.
+Run as `python scripts/gen_proto.py [OUT_DIR [PACKAGE_PREFIX]]`; `make proto` calls it. protoc writes
+modules that import each other as `envoy.v1.x_pb2`; we rewrite those imports to
+`envoy_grpc.gen.envoy.v1.x_pb2` so the generated code lives inside our package instead of claiming the
+top-level name `envoy`. The Python client (scripts/clients/python.sh) reuses this with its own prefix.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ DEFAULT_OUT = ROOT / "envoy_grpc" / "gen"
 PACKAGE_PREFIX = "envoy_grpc.gen."
 DESCRIPTOR_SET = "envoy_v1.binpb"
 
-# Module references only: `from envoy.v1 import x_pb2` and `envoy.v1.x_pb2`. Full names of services
-# and messages (`envoy.v1.AgentService`) are wire names and stay as they are.
-_IMPORT_PATTERNS = (
-    (re.compile(r"^from envoy\.v1 import ", re.M), f"from {PACKAGE_PREFIX}envoy.v1 import "),
-    (re.compile(r"(?<![\w.])envoy\.v1\.(\w+_pb2)\b"), f"{PACKAGE_PREFIX}envoy.v1.\\1"),
-)
+
+def _import_patterns(prefix: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Module references only: `from envoy.v1 import x_pb2` and `envoy.v1.x_pb2`. Full names of services
+    and messages (`envoy.v1.AgentService`) are wire names and stay as they are."""
+    return (
+        (re.compile(r"^from envoy\.v1 import ", re.M), f"from {prefix}envoy.v1 import "),
+        (re.compile(r"(?<![\w.])envoy\.v1\.(\w+_pb2)\b"), f"{prefix}envoy.v1.\\1"),
+    )
 
 
 def proto_files() -> list[Path]:
@@ -58,20 +61,20 @@ def run_protoc(out: Path) -> None:
         raise SystemExit("protoc failed")
 
 
-def rewrite_imports(path: Path) -> None:
+def rewrite_imports(path: Path, prefix: str = PACKAGE_PREFIX) -> None:
     text = path.read_text()
-    for pattern, replacement in _IMPORT_PATTERNS:
+    for pattern, replacement in _import_patterns(prefix):
         text = pattern.sub(replacement, text)
     path.write_text(text)
 
 
-def generate(out: Path) -> None:
+def generate(out: Path, prefix: str = PACKAGE_PREFIX) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         run_protoc(staging)
         generated = staging / "envoy" / "v1"
         for path in generated.iterdir():
-            rewrite_imports(path)
+            rewrite_imports(path, prefix)
         target = out / "envoy" / "v1"
         if target.exists():
             shutil.rmtree(target)
@@ -83,4 +86,7 @@ def generate(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    generate(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT)
+    generate(
+        Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT,
+        sys.argv[2] if len(sys.argv) > 2 else PACKAGE_PREFIX,
+    )

@@ -1,0 +1,307 @@
+// The Claude Code hook adapter. Claude Code runs hooks at fixed points of a
+// session; pointed at this service, they turn every session into the records
+// of SessionService (sessions, prompts, tool calls, file writes, test runs,
+// handovers) and let the server push messages into the live session.
+//
+// Two ways in, both ending in HookService.HandleClaudeHook:
+// - A `"type": "http"` hook POSTs Claude Code's payload to `/hooks/claude`
+//   with `Authorization: Bearer <hook token>` and reads the response body as
+//   its hook output.
+// - A `"type": "command"` hook runs `envoy-grpc hook`, which reads the payload
+//   on stdin, POSTs it to `$ENVOY_URL/hooks/claude` (default
+//   `http://127.0.0.1:9876`) with the hook token from `$ENVOY_HOME/hook.token`,
+//   and prints the hook output.
+// `envoy-grpc hooks install` writes either configuration into Claude Code's
+// settings without touching other hooks.
+//
+// Identities. Each Claude Code session (`session_id`) gets a session record
+// and one root agent named `claude-<first 8 characters of session_id>`, kind
+// `claude`; a resumed session keeps its agent, returned to active if
+// SessionEnd had retired it. Each subagent (the payload's `agent_id`, present
+// on every event that happens inside a subagent) gets a child of the
+// session's agent (`id3.1`, `id3.2`, … in order of first appearance; the same
+// payload `agent_id` always maps to the same child) and a session of its own
+// named `<session_id>.<agent_id>`, with `parent_session_id` the top-level
+// session, `agent` the payload's `agent_type`, tool `claude-code` and trigger
+// `subagent`. An event whose payload carries `agent_id` is recorded in the
+// subagent's session, under the child agent. The project is the name of the
+// git work tree that contains `cwd`, or the last component of `cwd` outside
+// git; `git_branch` and `git_head` are read from that work tree when the
+// server can see it, and are null otherwise. An event for a session not
+// recorded yet (hooks installed mid-session) first records it as a
+// SessionStart with `source: "resume"` would.
+//
+// Events understood, with what each records and returns (every payload also
+// has `session_id`, `transcript_path`, `cwd`, `permission_mode` and
+// `hook_event_name`):
+// - `SessionStart` (`source`: `startup`, `resume`, `clear` or `compact`;
+//   `model`): records the session (agent `claude-<8>`, tool `claude-code`,
+//   trigger the `source`, the model, git branch and head) and registers its
+//   agent, or reopens a recorded session. Returns additional context with
+//   the agent's ID and its unread messages.
+// - `UserPromptSubmit` (`prompt`): records a prompt with role `user`,
+//   `input_hash` the SHA-256 of the prompt in hex and `input_summary` its
+//   first 200 characters; reopens the session if a Stop ended it. Returns
+//   additional context with the unread messages.
+// - `PreToolUse` (`tool_name`, `tool_input`, `tool_use_id`): records nothing
+//   durable; remembers when the call started, so that the matching
+//   PostToolUse or PostToolUseFailure can fill `latency_ms`. Returns `{}`,
+//   which leaves the permission decision to Claude Code.
+// - `PostToolUse` (`tool_name`, `tool_input`, `tool_response`,
+//   `tool_use_id`): records a tool call keyed by `tool_use_id`, with
+//   `exit_status` `success` (`error` or `interrupted` when the response says
+//   so), input and output summaries (at most 140 and 200 characters) and
+//   hashes, the tool category (`shell`, `file_read`, `file_write`, `agent`,
+//   `network`, `mcp` or `other`) and the files the input names. Write, Edit,
+//   MultiEdit and NotebookEdit also record a file write per file
+//   (`write_type` `create` for Write, `edit` otherwise). A Bash command that
+//   runs tests (`pytest`, `python -m pytest`, `cargo test`, `go test`,
+//   `npm test`, `pnpm test`, `yarn test`, `bun test`, …) also records a test
+//   run with result `passed`. Returns additional context with the unread
+//   messages.
+// - `PostToolUseFailure` (`tool_name`, `tool_input`, `tool_use_id`,
+//   `error`, `is_interrupt`): records the tool call with `exit_status`
+//   `error` (`interrupted` when `is_interrupt` is true) and the error as its
+//   output summary; a test command records a test run with result `failed`.
+//   Returns `{}`.
+// - `SubagentStart` (`agent_id`, `agent_type`): registers the subagent's
+//   child agent and records its session. Returns additional context, shown
+//   to the subagent, with its agent ID and unread messages.
+// - `SubagentStop` (`agent_id`, `agent_type`, `agent_transcript_path`,
+//   `last_assistant_message`, `stop_hook_active`): records a handover from
+//   the subagent's session to the session's agent and session (summary the
+//   first 300 characters of `last_assistant_message`, the full message, the
+//   transcript path, the files the subagent's session wrote, outcome
+//   `complete`), judged verified or not as SessionService.RecordHandover
+//   describes; then ends the subagent's session with `exit_status`
+//   `complete`. Returns `{}`.
+// - `Stop` (`stop_hook_active`, `last_assistant_message`): if the agent has
+//   an unread urgent message (Message.urgent) and `stop_hook_active` is
+//   false, returns `{"decision": "block", "reason": <the messages>}`, which
+//   keeps Claude working so it reads them, and records nothing else.
+//   Otherwise ends the session with `exit_status` `stop` (the next prompt or
+//   SessionStart reopens it) and returns `{}`. With `stop_hook_active` true
+//   it never blocks, so Claude Code cannot loop.
+// - `SessionEnd` (`reason`: `clear`, `resume`, `logout`,
+//   `prompt_input_exit`, `other`, …): ends the session with `exit_status` the
+//   `reason` (`other` when absent), ends its open subagent sessions, and
+//   retires the session's agent and its children. Returns `{}`.
+// - `PreCompact` (`trigger`: `manual` or `auto`; `custom_instructions`):
+//   records a `pre_compact` event in the session's log with payload
+//   `{trigger, custom_instructions}`; the SessionStart (`compact`) that
+//   follows gives the agent its identity again. Returns `{}`.
+// - `Notification` (`message`, `title`, `notification_type`): records a
+//   `notification` event and a heartbeat of the agent: state `idle` for
+//   `idle_prompt`, `blocked` with the message as `blocked_reason` for
+//   `permission_prompt` and `elicitation_dialog`, otherwise `working`.
+//   Returns `{}`.
+// Any other `hook_event_name` records nothing and returns `{}`.
+//
+// Push delivery. Additional context is returned as
+// `{"hookSpecificOutput": {"hookEventName": <event>, "additionalContext":
+// <text>}}`. Its unread messages are those of the event's agent (the child
+// agent inside a subagent), oldest first, each with its ID and sender; they
+// are marked surfaced. A surfaced message counts as acknowledged and appears
+// in no later response, unless it was sent with `require_ack: true`
+// (Message.require_ack): it then stays pending until the agent acks it, and
+// is surfaced again at most once per ack wait. After a subagent's handover,
+// the parent's next additional context also gives its verdict (verified, or
+// not verified with the reasons).
+//
+// Fail open. The adapter never breaks a Claude Code session. Unknown payload
+// fields are ignored and missing ones count as empty. The only blocking
+// output it ever produces is the Stop decision above: it never denies a tool
+// call or a prompt. When the server cannot handle a hook, the call fails and
+// Claude Code treats the failed http hook as a non-blocking error and carries
+// on; `envoy-grpc hook` prints nothing and exits 0 on any error, on timeout
+// and when the server is unreachable.
+
+// Code generated by protoc-gen-go. DO NOT EDIT.
+// versions:
+// 	protoc-gen-go v1.36.12
+// 	protoc        v7.35.1
+// source: envoy/v1/hooks.proto
+
+package envoyv1
+
+import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
+	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
+	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
+	reflect "reflect"
+	sync "sync"
+	unsafe "unsafe"
+)
+
+const (
+	// Verify that this generated code is sufficiently up-to-date.
+	_ = protoimpl.EnforceVersion(20 - protoimpl.MinVersion)
+	// Verify that runtime/protoimpl is sufficiently up-to-date.
+	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
+)
+
+// The request of HookService.HandleClaudeHook.
+type HandleClaudeHookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The hook payload exactly as Claude Code sends it on stdin or in the
+	// http hook's body, such as `{"session_id": "…", "hook_event_name":
+	// "PostToolUse", "tool_name": "Bash", "tool_input": {…}, "tool_response":
+	// {…}, "tool_use_id": "…", "cwd": "…"}`. At most 1 MiB of JSON.
+	Payload       *structpb.Struct `protobuf:"bytes,1,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandleClaudeHookRequest) Reset() {
+	*x = HandleClaudeHookRequest{}
+	mi := &file_envoy_v1_hooks_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandleClaudeHookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandleClaudeHookRequest) ProtoMessage() {}
+
+func (x *HandleClaudeHookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_envoy_v1_hooks_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandleClaudeHookRequest.ProtoReflect.Descriptor instead.
+func (*HandleClaudeHookRequest) Descriptor() ([]byte, []int) {
+	return file_envoy_v1_hooks_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *HandleClaudeHookRequest) GetPayload() *structpb.Struct {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+// The response of HookService.HandleClaudeHook.
+type HandleClaudeHookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The hook output for Claude Code, in Claude Code's own keys: empty (`{}`)
+	// when there is nothing to say; `{"hookSpecificOutput": {"hookEventName",
+	// "additionalContext"}}` to add context to the session; `{"decision":
+	// "block", "reason"}` to keep a Stop from ending the turn.
+	Output        *structpb.Struct `protobuf:"bytes,1,opt,name=output,proto3" json:"output,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandleClaudeHookResponse) Reset() {
+	*x = HandleClaudeHookResponse{}
+	mi := &file_envoy_v1_hooks_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandleClaudeHookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandleClaudeHookResponse) ProtoMessage() {}
+
+func (x *HandleClaudeHookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_envoy_v1_hooks_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandleClaudeHookResponse.ProtoReflect.Descriptor instead.
+func (*HandleClaudeHookResponse) Descriptor() ([]byte, []int) {
+	return file_envoy_v1_hooks_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *HandleClaudeHookResponse) GetOutput() *structpb.Struct {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+var File_envoy_v1_hooks_proto protoreflect.FileDescriptor
+
+const file_envoy_v1_hooks_proto_rawDesc = "" +
+	"\n" +
+	"\x14envoy/v1/hooks.proto\x12\benvoy.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"R\n" +
+	"\x17HandleClaudeHookRequest\x127\n" +
+	"\apayload\x18\x01 \x01(\v2\x17.google.protobuf.StructB\x04\xe2A\x01\x02R\apayload\"K\n" +
+	"\x18HandleClaudeHookResponse\x12/\n" +
+	"\x06output\x18\x01 \x01(\v2\x17.google.protobuf.StructR\x06output2\x91\x01\n" +
+	"\vHookService\x12\x81\x01\n" +
+	"\x10HandleClaudeHook\x12!.envoy.v1.HandleClaudeHookRequest\x1a\".envoy.v1.HandleClaudeHookResponse\"&\x82\xd3\xe4\x93\x02 :\apayloadb\x06output\"\r/hooks/claudeBR\n" +
+	"\x10dev.envoygrpc.v1P\x01Z<github.com/envoy-grpc/envoy-grpc/clients/go/envoy/v1;envoyv1b\x06proto3"
+
+var (
+	file_envoy_v1_hooks_proto_rawDescOnce sync.Once
+	file_envoy_v1_hooks_proto_rawDescData []byte
+)
+
+func file_envoy_v1_hooks_proto_rawDescGZIP() []byte {
+	file_envoy_v1_hooks_proto_rawDescOnce.Do(func() {
+		file_envoy_v1_hooks_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_envoy_v1_hooks_proto_rawDesc), len(file_envoy_v1_hooks_proto_rawDesc)))
+	})
+	return file_envoy_v1_hooks_proto_rawDescData
+}
+
+var file_envoy_v1_hooks_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_envoy_v1_hooks_proto_goTypes = []any{
+	(*HandleClaudeHookRequest)(nil),  // 0: envoy.v1.HandleClaudeHookRequest
+	(*HandleClaudeHookResponse)(nil), // 1: envoy.v1.HandleClaudeHookResponse
+	(*structpb.Struct)(nil),          // 2: google.protobuf.Struct
+}
+var file_envoy_v1_hooks_proto_depIdxs = []int32{
+	2, // 0: envoy.v1.HandleClaudeHookRequest.payload:type_name -> google.protobuf.Struct
+	2, // 1: envoy.v1.HandleClaudeHookResponse.output:type_name -> google.protobuf.Struct
+	0, // 2: envoy.v1.HookService.HandleClaudeHook:input_type -> envoy.v1.HandleClaudeHookRequest
+	1, // 3: envoy.v1.HookService.HandleClaudeHook:output_type -> envoy.v1.HandleClaudeHookResponse
+	3, // [3:4] is the sub-list for method output_type
+	2, // [2:3] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
+}
+
+func init() { file_envoy_v1_hooks_proto_init() }
+func file_envoy_v1_hooks_proto_init() {
+	if File_envoy_v1_hooks_proto != nil {
+		return
+	}
+	type x struct{}
+	out := protoimpl.TypeBuilder{
+		File: protoimpl.DescBuilder{
+			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_envoy_v1_hooks_proto_rawDesc), len(file_envoy_v1_hooks_proto_rawDesc)),
+			NumEnums:      0,
+			NumMessages:   2,
+			NumExtensions: 0,
+			NumServices:   1,
+		},
+		GoTypes:           file_envoy_v1_hooks_proto_goTypes,
+		DependencyIndexes: file_envoy_v1_hooks_proto_depIdxs,
+		MessageInfos:      file_envoy_v1_hooks_proto_msgTypes,
+	}.Build()
+	File_envoy_v1_hooks_proto = out.File
+	file_envoy_v1_hooks_proto_goTypes = nil
+	file_envoy_v1_hooks_proto_depIdxs = nil
+}

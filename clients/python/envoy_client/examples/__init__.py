@@ -1,0 +1,1 @@
+"""Runnable examples of the client: `python -m envoy_client.examples.runner --help`."""
