@@ -63,6 +63,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What an indexing run is doing.
+type IndexPhase int32
+
+const (
+	// Not set.
+	IndexPhase_INDEX_PHASE_UNSPECIFIED IndexPhase = 0
+	// Reading and parsing the project's source files.
+	IndexPhase_INDEX_PHASE_PARSING IndexPhase = 1
+	// Linking calls, reading back the symbols and refreshing the search index.
+	IndexPhase_INDEX_PHASE_SAVING IndexPhase = 2
+	// The run is complete; `result` says what it did.
+	IndexPhase_INDEX_PHASE_DONE IndexPhase = 3
+)
+
+// Enum value maps for IndexPhase.
+var (
+	IndexPhase_name = map[int32]string{
+		0: "INDEX_PHASE_UNSPECIFIED",
+		1: "INDEX_PHASE_PARSING",
+		2: "INDEX_PHASE_SAVING",
+		3: "INDEX_PHASE_DONE",
+	}
+	IndexPhase_value = map[string]int32{
+		"INDEX_PHASE_UNSPECIFIED": 0,
+		"INDEX_PHASE_PARSING":     1,
+		"INDEX_PHASE_SAVING":      2,
+		"INDEX_PHASE_DONE":        3,
+	}
+)
+
+func (x IndexPhase) Enum() *IndexPhase {
+	p := new(IndexPhase)
+	*p = x
+	return p
+}
+
+func (x IndexPhase) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (IndexPhase) Descriptor() protoreflect.EnumDescriptor {
+	return file_envoy_v1_code_proto_enumTypes[0].Descriptor()
+}
+
+func (IndexPhase) Type() protoreflect.EnumType {
+	return &file_envoy_v1_code_proto_enumTypes[0]
+}
+
+func (x IndexPhase) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use IndexPhase.Descriptor instead.
+func (IndexPhase) EnumDescriptor() ([]byte, []int) {
+	return file_envoy_v1_code_proto_rawDescGZIP(), []int{0}
+}
+
 // A registered code project.
 type Project struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1016,6 +1073,145 @@ func (x *IndexProjectRequest) GetFull() bool {
 	return false
 }
 
+// The request of CodeService.IndexProjectWithProgress.
+type IndexProjectWithProgressRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The project to index.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If true, parse every file again even when its hash has not changed.
+	// Ignored for an external index.
+	Full          bool `protobuf:"varint,2,opt,name=full,proto3" json:"full,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IndexProjectWithProgressRequest) Reset() {
+	*x = IndexProjectWithProgressRequest{}
+	mi := &file_envoy_v1_code_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IndexProjectWithProgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IndexProjectWithProgressRequest) ProtoMessage() {}
+
+func (x *IndexProjectWithProgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_envoy_v1_code_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IndexProjectWithProgressRequest.ProtoReflect.Descriptor instead.
+func (*IndexProjectWithProgressRequest) Descriptor() ([]byte, []int) {
+	return file_envoy_v1_code_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *IndexProjectWithProgressRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *IndexProjectWithProgressRequest) GetFull() bool {
+	if x != nil {
+		return x.Full
+	}
+	return false
+}
+
+// One progress report of CodeService.IndexProjectWithProgress.
+type IndexProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The project being indexed.
+	Project string `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	// What the run is doing now.
+	Phase IndexPhase `protobuf:"varint,2,opt,name=phase,proto3,enum=envoy.v1.IndexPhase" json:"phase,omitempty"`
+	// How many of the project's source files have been looked at (parsed, or
+	// skipped as unchanged); 0 for an external index.
+	FilesDone int64 `protobuf:"varint,3,opt,name=files_done,json=filesDone,proto3" json:"files_done,omitempty"`
+	// How many source files the project has; 0 for an external index.
+	FilesTotal int64 `protobuf:"varint,4,opt,name=files_total,json=filesTotal,proto3" json:"files_total,omitempty"`
+	// The outcome, set only in the last message (phase DONE).
+	Result        *IndexProjectResponse `protobuf:"bytes,5,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IndexProgress) Reset() {
+	*x = IndexProgress{}
+	mi := &file_envoy_v1_code_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IndexProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IndexProgress) ProtoMessage() {}
+
+func (x *IndexProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_envoy_v1_code_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IndexProgress.ProtoReflect.Descriptor instead.
+func (*IndexProgress) Descriptor() ([]byte, []int) {
+	return file_envoy_v1_code_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *IndexProgress) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *IndexProgress) GetPhase() IndexPhase {
+	if x != nil {
+		return x.Phase
+	}
+	return IndexPhase_INDEX_PHASE_UNSPECIFIED
+}
+
+func (x *IndexProgress) GetFilesDone() int64 {
+	if x != nil {
+		return x.FilesDone
+	}
+	return 0
+}
+
+func (x *IndexProgress) GetFilesTotal() int64 {
+	if x != nil {
+		return x.FilesTotal
+	}
+	return 0
+}
+
+func (x *IndexProgress) GetResult() *IndexProjectResponse {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 // The response of CodeService.IndexProject. `files`, `skipped` and `removed`
 // describe this run; the other counts are the totals in the project's index
 // after it.
@@ -1046,7 +1242,7 @@ type IndexProjectResponse struct {
 
 func (x *IndexProjectResponse) Reset() {
 	*x = IndexProjectResponse{}
-	mi := &file_envoy_v1_code_proto_msgTypes[12]
+	mi := &file_envoy_v1_code_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1254,7 @@ func (x *IndexProjectResponse) String() string {
 func (*IndexProjectResponse) ProtoMessage() {}
 
 func (x *IndexProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_code_proto_msgTypes[12]
+	mi := &file_envoy_v1_code_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1267,7 @@ func (x *IndexProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProjectResponse.ProtoReflect.Descriptor instead.
 func (*IndexProjectResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_code_proto_rawDescGZIP(), []int{12}
+	return file_envoy_v1_code_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *IndexProjectResponse) GetProject() string {
@@ -1159,7 +1355,7 @@ type CrossSearchRequest struct {
 
 func (x *CrossSearchRequest) Reset() {
 	*x = CrossSearchRequest{}
-	mi := &file_envoy_v1_code_proto_msgTypes[13]
+	mi := &file_envoy_v1_code_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1367,7 @@ func (x *CrossSearchRequest) String() string {
 func (*CrossSearchRequest) ProtoMessage() {}
 
 func (x *CrossSearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_code_proto_msgTypes[13]
+	mi := &file_envoy_v1_code_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +1380,7 @@ func (x *CrossSearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CrossSearchRequest.ProtoReflect.Descriptor instead.
 func (*CrossSearchRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_code_proto_rawDescGZIP(), []int{13}
+	return file_envoy_v1_code_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CrossSearchRequest) GetQ() string {
@@ -1241,7 +1437,7 @@ type CrossSearchResponse struct {
 
 func (x *CrossSearchResponse) Reset() {
 	*x = CrossSearchResponse{}
-	mi := &file_envoy_v1_code_proto_msgTypes[14]
+	mi := &file_envoy_v1_code_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1449,7 @@ func (x *CrossSearchResponse) String() string {
 func (*CrossSearchResponse) ProtoMessage() {}
 
 func (x *CrossSearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_code_proto_msgTypes[14]
+	mi := &file_envoy_v1_code_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1462,7 @@ func (x *CrossSearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CrossSearchResponse.ProtoReflect.Descriptor instead.
 func (*CrossSearchResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_code_proto_rawDescGZIP(), []int{14}
+	return file_envoy_v1_code_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CrossSearchResponse) GetQuery() string {
@@ -1331,7 +1527,7 @@ type CrossNavigateRequest struct {
 
 func (x *CrossNavigateRequest) Reset() {
 	*x = CrossNavigateRequest{}
-	mi := &file_envoy_v1_code_proto_msgTypes[15]
+	mi := &file_envoy_v1_code_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1539,7 @@ func (x *CrossNavigateRequest) String() string {
 func (*CrossNavigateRequest) ProtoMessage() {}
 
 func (x *CrossNavigateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_code_proto_msgTypes[15]
+	mi := &file_envoy_v1_code_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1552,7 @@ func (x *CrossNavigateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CrossNavigateRequest.ProtoReflect.Descriptor instead.
 func (*CrossNavigateRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_code_proto_rawDescGZIP(), []int{15}
+	return file_envoy_v1_code_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CrossNavigateRequest) GetQ() string {
@@ -1423,7 +1619,7 @@ type CodeView struct {
 
 func (x *CodeView) Reset() {
 	*x = CodeView{}
-	mi := &file_envoy_v1_code_proto_msgTypes[16]
+	mi := &file_envoy_v1_code_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1631,7 @@ func (x *CodeView) String() string {
 func (*CodeView) ProtoMessage() {}
 
 func (x *CodeView) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_code_proto_msgTypes[16]
+	mi := &file_envoy_v1_code_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1644,7 @@ func (x *CodeView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CodeView.ProtoReflect.Descriptor instead.
 func (*CodeView) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_code_proto_rawDescGZIP(), []int{16}
+	return file_envoy_v1_code_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CodeView) GetProject() string {
@@ -1505,7 +1701,7 @@ type CrossNavigateResponse struct {
 
 func (x *CrossNavigateResponse) Reset() {
 	*x = CrossNavigateResponse{}
-	mi := &file_envoy_v1_code_proto_msgTypes[17]
+	mi := &file_envoy_v1_code_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +1713,7 @@ func (x *CrossNavigateResponse) String() string {
 func (*CrossNavigateResponse) ProtoMessage() {}
 
 func (x *CrossNavigateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_code_proto_msgTypes[17]
+	mi := &file_envoy_v1_code_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +1726,7 @@ func (x *CrossNavigateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CrossNavigateResponse.ProtoReflect.Descriptor instead.
 func (*CrossNavigateResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_code_proto_rawDescGZIP(), []int{17}
+	return file_envoy_v1_code_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CrossNavigateResponse) GetQuery() string {
@@ -1656,7 +1852,18 @@ const file_envoy_v1_code_proto_rawDesc = "" +
 	"\adeleted\x18\x02 \x01(\bR\adeleted\"C\n" +
 	"\x13IndexProjectRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
-	"\x04full\x18\x02 \x01(\bR\x04full\"\x99\x02\n" +
+	"\x04full\x18\x02 \x01(\bR\x04full\"O\n" +
+	"\x1fIndexProjectWithProgressRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12\x12\n" +
+	"\x04full\x18\x02 \x01(\bR\x04full\"\xcd\x01\n" +
+	"\rIndexProgress\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12*\n" +
+	"\x05phase\x18\x02 \x01(\x0e2\x14.envoy.v1.IndexPhaseR\x05phase\x12\x1d\n" +
+	"\n" +
+	"files_done\x18\x03 \x01(\x03R\tfilesDone\x12\x1f\n" +
+	"\vfiles_total\x18\x04 \x01(\x03R\n" +
+	"filesTotal\x126\n" +
+	"\x06result\x18\x05 \x01(\v2\x1e.envoy.v1.IndexProjectResponseR\x06result\"\x99\x02\n" +
 	"\x14IndexProjectResponse\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x14\n" +
 	"\x05files\x18\x02 \x01(\x03R\x05files\x12\x18\n" +
@@ -1703,7 +1910,13 @@ const file_envoy_v1_code_proto_rawDesc = "" +
 	"\x05count\x18\x03 \x01(\x05R\x05count\x12(\n" +
 	"\x05views\x18\x04 \x03(\v2\x12.envoy.v1.CodeViewR\x05views\x124\n" +
 	"\bwarnings\x18\x05 \x03(\v2\x18.envoy.v1.ProjectWarningR\bwarningsB\v\n" +
-	"\t_language2\xdb\x06\n" +
+	"\t_language*p\n" +
+	"\n" +
+	"IndexPhase\x12\x1b\n" +
+	"\x17INDEX_PHASE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13INDEX_PHASE_PARSING\x10\x01\x12\x16\n" +
+	"\x12INDEX_PHASE_SAVING\x10\x02\x12\x14\n" +
+	"\x10INDEX_PHASE_DONE\x10\x032\xee\a\n" +
 	"\vCodeService\x12e\n" +
 	"\x0fRegisterProject\x12 .envoy.v1.RegisterProjectRequest\x1a\x11.envoy.v1.Project\"\x1d\x88\xb5\x18\xc9\x01\x90\xb5\x18\x02\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/projects\x12`\n" +
 	"\fListProjects\x12\x1d.envoy.v1.ListProjectsRequest\x1a\x1e.envoy.v1.ListProjectsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/projects\x12V\n" +
@@ -1711,7 +1924,8 @@ const file_envoy_v1_code_proto_rawDesc = "" +
 	"GetProject\x12\x1b.envoy.v1.GetProjectRequest\x1a\x11.envoy.v1.Project\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/projects/{name}\x12e\n" +
 	"\rUpdateProject\x12\x1e.envoy.v1.UpdateProjectRequest\x1a\x11.envoy.v1.Project\"!\x82\xd3\xe4\x93\x02\x1b:\aproject2\x10/projects/{name}\x12n\n" +
 	"\rDeleteProject\x12\x1e.envoy.v1.DeleteProjectRequest\x1a\x1f.envoy.v1.DeleteProjectResponse\"\x1c\x90\xb5\x18\x02\x82\xd3\xe4\x93\x02\x12*\x10/projects/{name}\x12t\n" +
-	"\fIndexProject\x12\x1d.envoy.v1.IndexProjectRequest\x1a\x1e.envoy.v1.IndexProjectResponse\"%\x90\xb5\x18\x02\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/projects/{name}/index\x12j\n" +
+	"\fIndexProject\x12\x1d.envoy.v1.IndexProjectRequest\x1a\x1e.envoy.v1.IndexProjectResponse\"%\x90\xb5\x18\x02\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/projects/{name}/index\x12\x90\x01\n" +
+	"\x18IndexProjectWithProgress\x12).envoy.v1.IndexProjectWithProgressRequest\x1a\x17.envoy.v1.IndexProgress\".\x90\xb5\x18\x02\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/projects/{name}/index/progress0\x01\x12j\n" +
 	"\vCrossSearch\x12\x1c.envoy.v1.CrossSearchRequest\x1a\x1d.envoy.v1.CrossSearchResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/atheneum/cross/search\x12r\n" +
 	"\rCrossNavigate\x12\x1e.envoy.v1.CrossNavigateRequest\x1a\x1f.envoy.v1.CrossNavigateResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/atheneum/cross/navigateBR\n" +
 	"\x10dev.envoygrpc.v1P\x01Z<github.com/envoy-grpc/envoy-grpc/clients/go/envoy/v1;envoyv1b\x06proto3"
@@ -1728,68 +1942,76 @@ func file_envoy_v1_code_proto_rawDescGZIP() []byte {
 	return file_envoy_v1_code_proto_rawDescData
 }
 
-var file_envoy_v1_code_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_envoy_v1_code_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_envoy_v1_code_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_envoy_v1_code_proto_goTypes = []any{
-	(*Project)(nil),                // 0: envoy.v1.Project
-	(*CodeEntity)(nil),             // 1: envoy.v1.CodeEntity
-	(*CodeEdge)(nil),               // 2: envoy.v1.CodeEdge
-	(*ProjectWarning)(nil),         // 3: envoy.v1.ProjectWarning
-	(*RegisterProjectRequest)(nil), // 4: envoy.v1.RegisterProjectRequest
-	(*ListProjectsRequest)(nil),    // 5: envoy.v1.ListProjectsRequest
-	(*ListProjectsResponse)(nil),   // 6: envoy.v1.ListProjectsResponse
-	(*GetProjectRequest)(nil),      // 7: envoy.v1.GetProjectRequest
-	(*UpdateProjectRequest)(nil),   // 8: envoy.v1.UpdateProjectRequest
-	(*DeleteProjectRequest)(nil),   // 9: envoy.v1.DeleteProjectRequest
-	(*DeleteProjectResponse)(nil),  // 10: envoy.v1.DeleteProjectResponse
-	(*IndexProjectRequest)(nil),    // 11: envoy.v1.IndexProjectRequest
-	(*IndexProjectResponse)(nil),   // 12: envoy.v1.IndexProjectResponse
-	(*CrossSearchRequest)(nil),     // 13: envoy.v1.CrossSearchRequest
-	(*CrossSearchResponse)(nil),    // 14: envoy.v1.CrossSearchResponse
-	(*CrossNavigateRequest)(nil),   // 15: envoy.v1.CrossNavigateRequest
-	(*CodeView)(nil),               // 16: envoy.v1.CodeView
-	(*CrossNavigateResponse)(nil),  // 17: envoy.v1.CrossNavigateResponse
-	(*timestamppb.Timestamp)(nil),  // 18: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),        // 19: google.protobuf.Struct
-	(*fieldmaskpb.FieldMask)(nil),  // 20: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),    // 21: google.protobuf.Duration
+	(IndexPhase)(0),                         // 0: envoy.v1.IndexPhase
+	(*Project)(nil),                         // 1: envoy.v1.Project
+	(*CodeEntity)(nil),                      // 2: envoy.v1.CodeEntity
+	(*CodeEdge)(nil),                        // 3: envoy.v1.CodeEdge
+	(*ProjectWarning)(nil),                  // 4: envoy.v1.ProjectWarning
+	(*RegisterProjectRequest)(nil),          // 5: envoy.v1.RegisterProjectRequest
+	(*ListProjectsRequest)(nil),             // 6: envoy.v1.ListProjectsRequest
+	(*ListProjectsResponse)(nil),            // 7: envoy.v1.ListProjectsResponse
+	(*GetProjectRequest)(nil),               // 8: envoy.v1.GetProjectRequest
+	(*UpdateProjectRequest)(nil),            // 9: envoy.v1.UpdateProjectRequest
+	(*DeleteProjectRequest)(nil),            // 10: envoy.v1.DeleteProjectRequest
+	(*DeleteProjectResponse)(nil),           // 11: envoy.v1.DeleteProjectResponse
+	(*IndexProjectRequest)(nil),             // 12: envoy.v1.IndexProjectRequest
+	(*IndexProjectWithProgressRequest)(nil), // 13: envoy.v1.IndexProjectWithProgressRequest
+	(*IndexProgress)(nil),                   // 14: envoy.v1.IndexProgress
+	(*IndexProjectResponse)(nil),            // 15: envoy.v1.IndexProjectResponse
+	(*CrossSearchRequest)(nil),              // 16: envoy.v1.CrossSearchRequest
+	(*CrossSearchResponse)(nil),             // 17: envoy.v1.CrossSearchResponse
+	(*CrossNavigateRequest)(nil),            // 18: envoy.v1.CrossNavigateRequest
+	(*CodeView)(nil),                        // 19: envoy.v1.CodeView
+	(*CrossNavigateResponse)(nil),           // 20: envoy.v1.CrossNavigateResponse
+	(*timestamppb.Timestamp)(nil),           // 21: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),                 // 22: google.protobuf.Struct
+	(*fieldmaskpb.FieldMask)(nil),           // 23: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),             // 24: google.protobuf.Duration
 }
 var file_envoy_v1_code_proto_depIdxs = []int32{
-	18, // 0: envoy.v1.Project.created_at:type_name -> google.protobuf.Timestamp
-	18, // 1: envoy.v1.Project.updated_at:type_name -> google.protobuf.Timestamp
-	18, // 2: envoy.v1.Project.last_indexed_at:type_name -> google.protobuf.Timestamp
-	19, // 3: envoy.v1.CodeEntity.data:type_name -> google.protobuf.Struct
-	19, // 4: envoy.v1.CodeEdge.data:type_name -> google.protobuf.Struct
-	0,  // 5: envoy.v1.ListProjectsResponse.projects:type_name -> envoy.v1.Project
-	0,  // 6: envoy.v1.UpdateProjectRequest.project:type_name -> envoy.v1.Project
-	20, // 7: envoy.v1.UpdateProjectRequest.update_mask:type_name -> google.protobuf.FieldMask
-	21, // 8: envoy.v1.IndexProjectResponse.elapsed:type_name -> google.protobuf.Duration
-	1,  // 9: envoy.v1.CrossSearchResponse.results:type_name -> envoy.v1.CodeEntity
-	3,  // 10: envoy.v1.CrossSearchResponse.warnings:type_name -> envoy.v1.ProjectWarning
-	1,  // 11: envoy.v1.CodeView.entities:type_name -> envoy.v1.CodeEntity
-	2,  // 12: envoy.v1.CodeView.edges:type_name -> envoy.v1.CodeEdge
-	16, // 13: envoy.v1.CrossNavigateResponse.views:type_name -> envoy.v1.CodeView
-	3,  // 14: envoy.v1.CrossNavigateResponse.warnings:type_name -> envoy.v1.ProjectWarning
-	4,  // 15: envoy.v1.CodeService.RegisterProject:input_type -> envoy.v1.RegisterProjectRequest
-	5,  // 16: envoy.v1.CodeService.ListProjects:input_type -> envoy.v1.ListProjectsRequest
-	7,  // 17: envoy.v1.CodeService.GetProject:input_type -> envoy.v1.GetProjectRequest
-	8,  // 18: envoy.v1.CodeService.UpdateProject:input_type -> envoy.v1.UpdateProjectRequest
-	9,  // 19: envoy.v1.CodeService.DeleteProject:input_type -> envoy.v1.DeleteProjectRequest
-	11, // 20: envoy.v1.CodeService.IndexProject:input_type -> envoy.v1.IndexProjectRequest
-	13, // 21: envoy.v1.CodeService.CrossSearch:input_type -> envoy.v1.CrossSearchRequest
-	15, // 22: envoy.v1.CodeService.CrossNavigate:input_type -> envoy.v1.CrossNavigateRequest
-	0,  // 23: envoy.v1.CodeService.RegisterProject:output_type -> envoy.v1.Project
-	6,  // 24: envoy.v1.CodeService.ListProjects:output_type -> envoy.v1.ListProjectsResponse
-	0,  // 25: envoy.v1.CodeService.GetProject:output_type -> envoy.v1.Project
-	0,  // 26: envoy.v1.CodeService.UpdateProject:output_type -> envoy.v1.Project
-	10, // 27: envoy.v1.CodeService.DeleteProject:output_type -> envoy.v1.DeleteProjectResponse
-	12, // 28: envoy.v1.CodeService.IndexProject:output_type -> envoy.v1.IndexProjectResponse
-	14, // 29: envoy.v1.CodeService.CrossSearch:output_type -> envoy.v1.CrossSearchResponse
-	17, // 30: envoy.v1.CodeService.CrossNavigate:output_type -> envoy.v1.CrossNavigateResponse
-	23, // [23:31] is the sub-list for method output_type
-	15, // [15:23] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	21, // 0: envoy.v1.Project.created_at:type_name -> google.protobuf.Timestamp
+	21, // 1: envoy.v1.Project.updated_at:type_name -> google.protobuf.Timestamp
+	21, // 2: envoy.v1.Project.last_indexed_at:type_name -> google.protobuf.Timestamp
+	22, // 3: envoy.v1.CodeEntity.data:type_name -> google.protobuf.Struct
+	22, // 4: envoy.v1.CodeEdge.data:type_name -> google.protobuf.Struct
+	1,  // 5: envoy.v1.ListProjectsResponse.projects:type_name -> envoy.v1.Project
+	1,  // 6: envoy.v1.UpdateProjectRequest.project:type_name -> envoy.v1.Project
+	23, // 7: envoy.v1.UpdateProjectRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 8: envoy.v1.IndexProgress.phase:type_name -> envoy.v1.IndexPhase
+	15, // 9: envoy.v1.IndexProgress.result:type_name -> envoy.v1.IndexProjectResponse
+	24, // 10: envoy.v1.IndexProjectResponse.elapsed:type_name -> google.protobuf.Duration
+	2,  // 11: envoy.v1.CrossSearchResponse.results:type_name -> envoy.v1.CodeEntity
+	4,  // 12: envoy.v1.CrossSearchResponse.warnings:type_name -> envoy.v1.ProjectWarning
+	2,  // 13: envoy.v1.CodeView.entities:type_name -> envoy.v1.CodeEntity
+	3,  // 14: envoy.v1.CodeView.edges:type_name -> envoy.v1.CodeEdge
+	19, // 15: envoy.v1.CrossNavigateResponse.views:type_name -> envoy.v1.CodeView
+	4,  // 16: envoy.v1.CrossNavigateResponse.warnings:type_name -> envoy.v1.ProjectWarning
+	5,  // 17: envoy.v1.CodeService.RegisterProject:input_type -> envoy.v1.RegisterProjectRequest
+	6,  // 18: envoy.v1.CodeService.ListProjects:input_type -> envoy.v1.ListProjectsRequest
+	8,  // 19: envoy.v1.CodeService.GetProject:input_type -> envoy.v1.GetProjectRequest
+	9,  // 20: envoy.v1.CodeService.UpdateProject:input_type -> envoy.v1.UpdateProjectRequest
+	10, // 21: envoy.v1.CodeService.DeleteProject:input_type -> envoy.v1.DeleteProjectRequest
+	12, // 22: envoy.v1.CodeService.IndexProject:input_type -> envoy.v1.IndexProjectRequest
+	13, // 23: envoy.v1.CodeService.IndexProjectWithProgress:input_type -> envoy.v1.IndexProjectWithProgressRequest
+	16, // 24: envoy.v1.CodeService.CrossSearch:input_type -> envoy.v1.CrossSearchRequest
+	18, // 25: envoy.v1.CodeService.CrossNavigate:input_type -> envoy.v1.CrossNavigateRequest
+	1,  // 26: envoy.v1.CodeService.RegisterProject:output_type -> envoy.v1.Project
+	7,  // 27: envoy.v1.CodeService.ListProjects:output_type -> envoy.v1.ListProjectsResponse
+	1,  // 28: envoy.v1.CodeService.GetProject:output_type -> envoy.v1.Project
+	1,  // 29: envoy.v1.CodeService.UpdateProject:output_type -> envoy.v1.Project
+	11, // 30: envoy.v1.CodeService.DeleteProject:output_type -> envoy.v1.DeleteProjectResponse
+	15, // 31: envoy.v1.CodeService.IndexProject:output_type -> envoy.v1.IndexProjectResponse
+	14, // 32: envoy.v1.CodeService.IndexProjectWithProgress:output_type -> envoy.v1.IndexProgress
+	17, // 33: envoy.v1.CodeService.CrossSearch:output_type -> envoy.v1.CrossSearchResponse
+	20, // 34: envoy.v1.CodeService.CrossNavigate:output_type -> envoy.v1.CrossNavigateResponse
+	26, // [26:35] is the sub-list for method output_type
+	17, // [17:26] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_envoy_v1_code_proto_init() }
@@ -1802,20 +2024,21 @@ func file_envoy_v1_code_proto_init() {
 	file_envoy_v1_code_proto_msgTypes[1].OneofWrappers = []any{}
 	file_envoy_v1_code_proto_msgTypes[4].OneofWrappers = []any{}
 	file_envoy_v1_code_proto_msgTypes[5].OneofWrappers = []any{}
-	file_envoy_v1_code_proto_msgTypes[14].OneofWrappers = []any{}
-	file_envoy_v1_code_proto_msgTypes[17].OneofWrappers = []any{}
+	file_envoy_v1_code_proto_msgTypes[16].OneofWrappers = []any{}
+	file_envoy_v1_code_proto_msgTypes[19].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_envoy_v1_code_proto_rawDesc), len(file_envoy_v1_code_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   18,
+			NumEnums:      1,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_envoy_v1_code_proto_goTypes,
 		DependencyIndexes: file_envoy_v1_code_proto_depIdxs,
+		EnumInfos:         file_envoy_v1_code_proto_enumTypes,
 		MessageInfos:      file_envoy_v1_code_proto_msgTypes,
 	}.Build()
 	File_envoy_v1_code_proto = out.File

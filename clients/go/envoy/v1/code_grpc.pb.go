@@ -56,14 +56,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CodeService_RegisterProject_FullMethodName = "/envoy.v1.CodeService/RegisterProject"
-	CodeService_ListProjects_FullMethodName    = "/envoy.v1.CodeService/ListProjects"
-	CodeService_GetProject_FullMethodName      = "/envoy.v1.CodeService/GetProject"
-	CodeService_UpdateProject_FullMethodName   = "/envoy.v1.CodeService/UpdateProject"
-	CodeService_DeleteProject_FullMethodName   = "/envoy.v1.CodeService/DeleteProject"
-	CodeService_IndexProject_FullMethodName    = "/envoy.v1.CodeService/IndexProject"
-	CodeService_CrossSearch_FullMethodName     = "/envoy.v1.CodeService/CrossSearch"
-	CodeService_CrossNavigate_FullMethodName   = "/envoy.v1.CodeService/CrossNavigate"
+	CodeService_RegisterProject_FullMethodName          = "/envoy.v1.CodeService/RegisterProject"
+	CodeService_ListProjects_FullMethodName             = "/envoy.v1.CodeService/ListProjects"
+	CodeService_GetProject_FullMethodName               = "/envoy.v1.CodeService/GetProject"
+	CodeService_UpdateProject_FullMethodName            = "/envoy.v1.CodeService/UpdateProject"
+	CodeService_DeleteProject_FullMethodName            = "/envoy.v1.CodeService/DeleteProject"
+	CodeService_IndexProject_FullMethodName             = "/envoy.v1.CodeService/IndexProject"
+	CodeService_IndexProjectWithProgress_FullMethodName = "/envoy.v1.CodeService/IndexProjectWithProgress"
+	CodeService_CrossSearch_FullMethodName              = "/envoy.v1.CodeService/CrossSearch"
+	CodeService_CrossNavigate_FullMethodName            = "/envoy.v1.CodeService/CrossNavigate"
 )
 
 // CodeServiceClient is the client API for CodeService service.
@@ -141,14 +142,28 @@ type CodeServiceClient interface {
 	// FAILED_PRECONDITION (ROOT_PATH_MISSING or INDEX_UNREADABLE) when the
 	// source tree or the external index can no longer be read. Safe to repeat.
 	IndexProject(ctx context.Context, in *IndexProjectRequest, opts ...grpc.CallOption) (*IndexProjectResponse, error)
+	// Indexes a project as IndexProject does, reporting progress while it
+	// runs: a message with the number of files looked at so far (throttled to
+	// about ten a second), one when the files are parsed and the results are
+	// being saved, and a last one carrying the outcome, the same
+	// IndexProjectResponse IndexProject returns. Over HTTP the messages arrive
+	// as Server-Sent Events. `envoy-grpc index` draws its progress bar from it.
+	//
+	// Closing the stream does not stop the run; it completes in the
+	// background. Errors are those of IndexProject.
+	IndexProjectWithProgress(ctx context.Context, in *IndexProjectWithProgressRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[IndexProgress], error)
 	// Finds symbols by name across every enabled project and returns the best
 	// `k`.
 	//
 	// Matching is case-insensitive and literal (`%`, `_` and `*` are ordinary
-	// characters). Ranking: exact name matches first, then names starting with
-	// `q`, then names containing it; when fewer than `k` such symbols exist,
-	// fuzzy matches (names sharing most of `q`'s three-letter sequences) fill
-	// the list. Ties go to the shorter name, then by project, file and line.
+	// characters). Ranking: exact name matches first (score 1.0), then names
+	// starting with `q` (0.75), then names containing it (0.5, also for one-
+	// and two-letter queries); when fewer than `k` such symbols exist, near
+	// misses fill the list: names one typing mistake away from a `q` of 4 to 8
+	// letters (0.3), or up to two from a longer one (0.3 for one, 0.2 for two),
+	// where a mistake is a letter inserted, deleted, replaced or swapped with
+	// its neighbour. Ties go to the shorter name, then by project, file and
+	// line.
 	// Results are symbols (definitions) only; files, calls and references are
 	// reached with CrossNavigate.
 	//
@@ -234,6 +249,25 @@ func (c *codeServiceClient) IndexProject(ctx context.Context, in *IndexProjectRe
 	}
 	return out, nil
 }
+
+func (c *codeServiceClient) IndexProjectWithProgress(ctx context.Context, in *IndexProjectWithProgressRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[IndexProgress], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &CodeService_ServiceDesc.Streams[0], CodeService_IndexProjectWithProgress_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[IndexProjectWithProgressRequest, IndexProgress]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CodeService_IndexProjectWithProgressClient = grpc.ServerStreamingClient[IndexProgress]
 
 func (c *codeServiceClient) CrossSearch(ctx context.Context, in *CrossSearchRequest, opts ...grpc.CallOption) (*CrossSearchResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -330,14 +364,28 @@ type CodeServiceServer interface {
 	// FAILED_PRECONDITION (ROOT_PATH_MISSING or INDEX_UNREADABLE) when the
 	// source tree or the external index can no longer be read. Safe to repeat.
 	IndexProject(context.Context, *IndexProjectRequest) (*IndexProjectResponse, error)
+	// Indexes a project as IndexProject does, reporting progress while it
+	// runs: a message with the number of files looked at so far (throttled to
+	// about ten a second), one when the files are parsed and the results are
+	// being saved, and a last one carrying the outcome, the same
+	// IndexProjectResponse IndexProject returns. Over HTTP the messages arrive
+	// as Server-Sent Events. `envoy-grpc index` draws its progress bar from it.
+	//
+	// Closing the stream does not stop the run; it completes in the
+	// background. Errors are those of IndexProject.
+	IndexProjectWithProgress(*IndexProjectWithProgressRequest, grpc.ServerStreamingServer[IndexProgress]) error
 	// Finds symbols by name across every enabled project and returns the best
 	// `k`.
 	//
 	// Matching is case-insensitive and literal (`%`, `_` and `*` are ordinary
-	// characters). Ranking: exact name matches first, then names starting with
-	// `q`, then names containing it; when fewer than `k` such symbols exist,
-	// fuzzy matches (names sharing most of `q`'s three-letter sequences) fill
-	// the list. Ties go to the shorter name, then by project, file and line.
+	// characters). Ranking: exact name matches first (score 1.0), then names
+	// starting with `q` (0.75), then names containing it (0.5, also for one-
+	// and two-letter queries); when fewer than `k` such symbols exist, near
+	// misses fill the list: names one typing mistake away from a `q` of 4 to 8
+	// letters (0.3), or up to two from a longer one (0.3 for one, 0.2 for two),
+	// where a mistake is a letter inserted, deleted, replaced or swapped with
+	// its neighbour. Ties go to the shorter name, then by project, file and
+	// line.
 	// Results are symbols (definitions) only; files, calls and references are
 	// reached with CrossNavigate.
 	//
@@ -381,6 +429,9 @@ func (UnimplementedCodeServiceServer) DeleteProject(context.Context, *DeleteProj
 }
 func (UnimplementedCodeServiceServer) IndexProject(context.Context, *IndexProjectRequest) (*IndexProjectResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IndexProject not implemented")
+}
+func (UnimplementedCodeServiceServer) IndexProjectWithProgress(*IndexProjectWithProgressRequest, grpc.ServerStreamingServer[IndexProgress]) error {
+	return status.Error(codes.Unimplemented, "method IndexProjectWithProgress not implemented")
 }
 func (UnimplementedCodeServiceServer) CrossSearch(context.Context, *CrossSearchRequest) (*CrossSearchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CrossSearch not implemented")
@@ -517,6 +568,17 @@ func _CodeService_IndexProject_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CodeService_IndexProjectWithProgress_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(IndexProjectWithProgressRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CodeServiceServer).IndexProjectWithProgress(m, &grpc.GenericServerStream[IndexProjectWithProgressRequest, IndexProgress]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CodeService_IndexProjectWithProgressServer = grpc.ServerStreamingServer[IndexProgress]
+
 func _CodeService_CrossSearch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CrossSearchRequest)
 	if err := dec(in); err != nil {
@@ -593,6 +655,12 @@ var CodeService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _CodeService_CrossNavigate_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "IndexProjectWithProgress",
+			Handler:       _CodeService_IndexProjectWithProgress_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "envoy/v1/code.proto",
 }

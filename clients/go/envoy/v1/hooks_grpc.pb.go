@@ -115,6 +115,79 @@
 // Claude Code treats the failed http hook as a non-blocking error and carries
 // on; `envoy-grpc hook` prints nothing and exits 0 on any error, on timeout
 // and when the server is unreachable.
+//
+// Codex. Codex's lifecycle hooks (`~/.codex/hooks.json` or
+// `<repo>/.codex/hooks.json`, the same shape as Claude Code's `hooks`
+// settings) send Claude Code's payload shape with a `turn_id`, and read the
+// same outputs; HookService.HandleCodexHook (`POST /hooks/codex`) records
+// them exactly as described above for Claude Code, with these differences:
+// - The session's agent is `codex-<first 8 characters of session_id>`, kind
+//   `codex` (subagents: kind the payload's `agent_type`, else
+//   `codex-subagent`); the session's `tool` and `agent` are `codex`.
+// - The shell tool is recorded as `Bash` whatever the Codex build calls it
+//   (`shell`, `local_shell`, `exec_command`, `unified_exec`), its command an
+//   argv such as `["bash", "-lc", "pytest -q"]` made one line (`pytest -q`),
+//   so test runs are recognised as for Claude Code.
+// - `apply_patch` (category `file_write`) records a file write for each
+//   file its patch names: `*** Add File: p` as `create`, `*** Update File:
+//   p` as `edit`, `*** Delete File: p` as `delete`, and the target of a
+//   `*** Move to: p` as `create`. MCP tools (`mcp__<server>__<tool>`) are
+//   category `mcp` (for Claude Code too).
+// - `PermissionRequest` records nothing and returns `{}`, which leaves the
+//   decision to Codex.
+// - The notify program's JSON (`notify = [...]` in `~/.codex/config.toml`;
+//   Codex appends it as the last argument), `{"type":
+//   "agent-turn-complete", "thread-id", "turn-id", "cwd", "client",
+//   "input-messages": [...], "last-assistant-message"}`, is a finished turn:
+//   the session is `thread-id` (the same ID the hooks call `session_id`);
+//   it records the last input message as a prompt (as UserPromptSubmit
+//   does) unless a UserPromptSubmit with the same `turn_id` was already
+//   recorded by this server process, then ends the session with
+//   `exit_status` `stop` as Stop does. Returns `{}` (Codex ignores a notify
+//   program's output).
+//
+// Cursor. Cursor's hooks (`.cursor/hooks.json`, `{"version": 1, "hooks":
+// {"<camelCaseEvent>": [{"command": "..."}]}}`) send `conversation_id`,
+// `generation_id`, `workspace_roots` and `hook_event_name` with every
+// event. HookService.HandleCursorHook (`POST /hooks/cursor`) records them
+// onto the same records: the session is `conversation_id`, its agent
+// `cursor-<first 8 characters>` (kind `cursor`, tool `cursor`), the project
+// the last component of `workspace_roots[0]`. Events, what each records
+// and what it returns:
+// - `sessionStart`: as SessionStart (source `startup`); returns
+//   `{"additional_context": <the agent's ID and unread messages>}`.
+// - `sessionEnd` (`reason`): as SessionEnd; returns `{}`.
+// - `beforeSubmitPrompt` (`prompt`): records the prompt as
+//   UserPromptSubmit; returns `{"continue": true}`. Cursor shows the agent
+//   nothing from this event, so unread messages are not surfaced here.
+// - `beforeShellExecution` (`command`, `cwd`), `beforeMCPExecution`
+//   (`tool_name`, `tool_input`) and `preToolUse` (`tool_name`,
+//   `tool_input`): as PreToolUse; record nothing and return
+//   `{"permission": "allow"}` (`{"permission": "deny", "user_message",
+//   "agent_message"}` when the server objects to the call).
+// - `afterShellExecution` (`command`, `output`): records a `Bash` tool call
+//   with the output as its output summary, and a test run for a test
+//   command. Returns `{}`.
+// - `afterMCPExecution` (`tool_name`, `tool_input`, `result_json`): records
+//   a tool call `MCP:<tool_name>`, category `mcp`. Returns `{}`.
+// - `beforeReadFile` (`file_path`, `content`): records a `Read` tool call
+//   (the only sign of a read Cursor gives; the content counts towards the
+//   knowledge savings estimate). Returns `{"permission": "allow"}`.
+// - `afterFileEdit` (`file_path`, `edits`): records an `Edit` tool call and
+//   a file write (`write_type` `edit`). Returns `{}`.
+// - `postToolUse` (`tool_name`, `tool_input`, `tool_output`): for a tool the
+//   events above do not cover (Grep, Task, WebFetch, …) records the tool
+//   call; for Shell, Read, Write, Edit, StrReplace, MultiEdit and Delete it
+//   records nothing, so no call counts twice. Either way returns
+//   `{"additional_context": <unread messages>}` when there are any.
+// - `stop` (`status`, `loop_count`): as Stop, with `loop_count` above 0
+//   taken as `stop_hook_active`; an unread urgent message returns
+//   `{"followup_message": <the messages>}`, which Cursor sends as the next
+//   prompt; otherwise ends the turn and returns `{}`.
+// - Any other event records nothing (`subagentStart` answers
+//   `{"permission": "allow"}`, the others `{}`).
+// Cursor's older events carry no tool call ID: the server derives one from
+// `generation_id` and the call, so a repeated payload is recorded once.
 
 // Code generated by protoc-gen-go-grpc. DO NOT EDIT.
 // versions:
@@ -138,6 +211,9 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	HookService_HandleClaudeHook_FullMethodName = "/envoy.v1.HookService/HandleClaudeHook"
+	HookService_HandleCodexHook_FullMethodName  = "/envoy.v1.HookService/HandleCodexHook"
+	HookService_HandleCursorHook_FullMethodName = "/envoy.v1.HookService/HandleCursorHook"
+	HookService_ResolveHookAgent_FullMethodName = "/envoy.v1.HookService/ResolveHookAgent"
 )
 
 // HookServiceClient is the client API for HookService service.
@@ -167,6 +243,43 @@ type HookServiceClient interface {
 	// `agent_id` and `tool_use_id`); a repeated UserPromptSubmit, SubagentStop,
 	// PreCompact or Notification is recorded again.
 	HandleClaudeHook(ctx context.Context, in *HandleClaudeHookRequest, opts ...grpc.CallOption) (*HandleClaudeHookResponse, error)
+	// Handles one Codex hook event or one notify JSON (see "Codex" at the top
+	// of this file) and returns the hook output for Codex, in Claude Code's
+	// keys (Codex reads the same). Over HTTP the request body is Codex's
+	// payload and the response body the output (`{}` when there is nothing to
+	// say).
+	//
+	// Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+	// `payload.session_id` or `payload.hook_event_name` when a hook payload
+	// lacks one, and `payload.thread-id` when a notify JSON lacks it; nothing
+	// is recorded then. Commits before returning, and is as safe to repeat as
+	// HandleClaudeHook; a repeated notify records its prompt again unless the
+	// turn's UserPromptSubmit was recorded.
+	HandleCodexHook(ctx context.Context, in *HandleCodexHookRequest, opts ...grpc.CallOption) (*HandleCodexHookResponse, error)
+	// Handles one Cursor hook event (see "Cursor" at the top of this file)
+	// and returns the hook output in Cursor's own keys (`permission`,
+	// `continue`, `followup_message`, `additional_context`). Over HTTP the
+	// request body is Cursor's payload and the response body the output.
+	//
+	// Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+	// `payload.conversation_id` or `payload.hook_event_name` when one is
+	// missing or not a string; nothing is recorded then. Commits before
+	// returning; repeating a payload is safe for every event but
+	// `beforeSubmitPrompt`, which records its prompt again.
+	HandleCursorHook(ctx context.Context, in *HandleCursorHookRequest, opts ...grpc.CallOption) (*HandleCursorHookResponse, error)
+	// Finds the agent of the coding session running in a harness process, so
+	// that a tool server the same harness started (the MCP server,
+	// `envoy-grpc mcp`) acts as that session's agent without being told who it
+	// is. The link is made by the command form of the hooks, which reports the
+	// harness process with every hook call (header `X-Envoy-Harness-Pid`); the
+	// latest top-level session seen from that process wins, and SessionEnd
+	// removes it. Returns a new token for the agent.
+	//
+	// Authenticates with the hook token or the operator token
+	// (PERMISSION_DENIED otherwise). Returns NOT_FOUND (HOOK_SESSION_NOT_FOUND)
+	// when no hook call from that process has been seen since the server
+	// started.
+	ResolveHookAgent(ctx context.Context, in *ResolveHookAgentRequest, opts ...grpc.CallOption) (*ResolveHookAgentResponse, error)
 }
 
 type hookServiceClient struct {
@@ -181,6 +294,36 @@ func (c *hookServiceClient) HandleClaudeHook(ctx context.Context, in *HandleClau
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(HandleClaudeHookResponse)
 	err := c.cc.Invoke(ctx, HookService_HandleClaudeHook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hookServiceClient) HandleCodexHook(ctx context.Context, in *HandleCodexHookRequest, opts ...grpc.CallOption) (*HandleCodexHookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HandleCodexHookResponse)
+	err := c.cc.Invoke(ctx, HookService_HandleCodexHook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hookServiceClient) HandleCursorHook(ctx context.Context, in *HandleCursorHookRequest, opts ...grpc.CallOption) (*HandleCursorHookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HandleCursorHookResponse)
+	err := c.cc.Invoke(ctx, HookService_HandleCursorHook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hookServiceClient) ResolveHookAgent(ctx context.Context, in *ResolveHookAgentRequest, opts ...grpc.CallOption) (*ResolveHookAgentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResolveHookAgentResponse)
+	err := c.cc.Invoke(ctx, HookService_ResolveHookAgent_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +357,43 @@ type HookServiceServer interface {
 	// `agent_id` and `tool_use_id`); a repeated UserPromptSubmit, SubagentStop,
 	// PreCompact or Notification is recorded again.
 	HandleClaudeHook(context.Context, *HandleClaudeHookRequest) (*HandleClaudeHookResponse, error)
+	// Handles one Codex hook event or one notify JSON (see "Codex" at the top
+	// of this file) and returns the hook output for Codex, in Claude Code's
+	// keys (Codex reads the same). Over HTTP the request body is Codex's
+	// payload and the response body the output (`{}` when there is nothing to
+	// say).
+	//
+	// Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+	// `payload.session_id` or `payload.hook_event_name` when a hook payload
+	// lacks one, and `payload.thread-id` when a notify JSON lacks it; nothing
+	// is recorded then. Commits before returning, and is as safe to repeat as
+	// HandleClaudeHook; a repeated notify records its prompt again unless the
+	// turn's UserPromptSubmit was recorded.
+	HandleCodexHook(context.Context, *HandleCodexHookRequest) (*HandleCodexHookResponse, error)
+	// Handles one Cursor hook event (see "Cursor" at the top of this file)
+	// and returns the hook output in Cursor's own keys (`permission`,
+	// `continue`, `followup_message`, `additional_context`). Over HTTP the
+	// request body is Cursor's payload and the response body the output.
+	//
+	// Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+	// `payload.conversation_id` or `payload.hook_event_name` when one is
+	// missing or not a string; nothing is recorded then. Commits before
+	// returning; repeating a payload is safe for every event but
+	// `beforeSubmitPrompt`, which records its prompt again.
+	HandleCursorHook(context.Context, *HandleCursorHookRequest) (*HandleCursorHookResponse, error)
+	// Finds the agent of the coding session running in a harness process, so
+	// that a tool server the same harness started (the MCP server,
+	// `envoy-grpc mcp`) acts as that session's agent without being told who it
+	// is. The link is made by the command form of the hooks, which reports the
+	// harness process with every hook call (header `X-Envoy-Harness-Pid`); the
+	// latest top-level session seen from that process wins, and SessionEnd
+	// removes it. Returns a new token for the agent.
+	//
+	// Authenticates with the hook token or the operator token
+	// (PERMISSION_DENIED otherwise). Returns NOT_FOUND (HOOK_SESSION_NOT_FOUND)
+	// when no hook call from that process has been seen since the server
+	// started.
+	ResolveHookAgent(context.Context, *ResolveHookAgentRequest) (*ResolveHookAgentResponse, error)
 	mustEmbedUnimplementedHookServiceServer()
 }
 
@@ -226,6 +406,15 @@ type UnimplementedHookServiceServer struct{}
 
 func (UnimplementedHookServiceServer) HandleClaudeHook(context.Context, *HandleClaudeHookRequest) (*HandleClaudeHookResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method HandleClaudeHook not implemented")
+}
+func (UnimplementedHookServiceServer) HandleCodexHook(context.Context, *HandleCodexHookRequest) (*HandleCodexHookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HandleCodexHook not implemented")
+}
+func (UnimplementedHookServiceServer) HandleCursorHook(context.Context, *HandleCursorHookRequest) (*HandleCursorHookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HandleCursorHook not implemented")
+}
+func (UnimplementedHookServiceServer) ResolveHookAgent(context.Context, *ResolveHookAgentRequest) (*ResolveHookAgentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveHookAgent not implemented")
 }
 func (UnimplementedHookServiceServer) mustEmbedUnimplementedHookServiceServer() {}
 func (UnimplementedHookServiceServer) testEmbeddedByValue()                     {}
@@ -266,6 +455,60 @@ func _HookService_HandleClaudeHook_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HookService_HandleCodexHook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HandleCodexHookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HookServiceServer).HandleCodexHook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HookService_HandleCodexHook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HookServiceServer).HandleCodexHook(ctx, req.(*HandleCodexHookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HookService_HandleCursorHook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HandleCursorHookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HookServiceServer).HandleCursorHook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HookService_HandleCursorHook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HookServiceServer).HandleCursorHook(ctx, req.(*HandleCursorHookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HookService_ResolveHookAgent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveHookAgentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HookServiceServer).ResolveHookAgent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HookService_ResolveHookAgent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HookServiceServer).ResolveHookAgent(ctx, req.(*ResolveHookAgentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HookService_ServiceDesc is the grpc.ServiceDesc for HookService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -276,6 +519,18 @@ var HookService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "HandleClaudeHook",
 			Handler:    _HookService_HandleClaudeHook_Handler,
+		},
+		{
+			MethodName: "HandleCodexHook",
+			Handler:    _HookService_HandleCodexHook_Handler,
+		},
+		{
+			MethodName: "HandleCursorHook",
+			Handler:    _HookService_HandleCursorHook_Handler,
+		},
+		{
+			MethodName: "ResolveHookAgent",
+			Handler:    _HookService_ResolveHookAgent_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

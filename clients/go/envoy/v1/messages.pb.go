@@ -901,6 +901,125 @@ func (x *ListPendingMessagesResponse) GetMessages() []*Message {
 	return nil
 }
 
+// The request of MessageService.SurfaceMessages.
+type SurfaceMessagesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The agent whose inbox to read; must be the caller.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// The most messages to return, 1 to 100; 0 means 20.
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// If true, only urgent messages (Message.urgent).
+	UrgentOnly    bool `protobuf:"varint,3,opt,name=urgent_only,json=urgentOnly,proto3" json:"urgent_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SurfaceMessagesRequest) Reset() {
+	*x = SurfaceMessagesRequest{}
+	mi := &file_envoy_v1_messages_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SurfaceMessagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SurfaceMessagesRequest) ProtoMessage() {}
+
+func (x *SurfaceMessagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_envoy_v1_messages_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SurfaceMessagesRequest.ProtoReflect.Descriptor instead.
+func (*SurfaceMessagesRequest) Descriptor() ([]byte, []int) {
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SurfaceMessagesRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *SurfaceMessagesRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *SurfaceMessagesRequest) GetUrgentOnly() bool {
+	if x != nil {
+		return x.UrgentOnly
+	}
+	return false
+}
+
+// The response of MessageService.SurfaceMessages.
+type SurfaceMessagesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many messages are returned.
+	Count int32 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	// The messages now surfaced, oldest first.
+	Messages      []*Message `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SurfaceMessagesResponse) Reset() {
+	*x = SurfaceMessagesResponse{}
+	mi := &file_envoy_v1_messages_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SurfaceMessagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SurfaceMessagesResponse) ProtoMessage() {}
+
+func (x *SurfaceMessagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_envoy_v1_messages_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SurfaceMessagesResponse.ProtoReflect.Descriptor instead.
+func (*SurfaceMessagesResponse) Descriptor() ([]byte, []int) {
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SurfaceMessagesResponse) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *SurfaceMessagesResponse) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
 // The request of MessageService.AckMessage.
 type AckMessageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -915,7 +1034,7 @@ type AckMessageRequest struct {
 
 func (x *AckMessageRequest) Reset() {
 	*x = AckMessageRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[9]
+	mi := &file_envoy_v1_messages_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +1046,7 @@ func (x *AckMessageRequest) String() string {
 func (*AckMessageRequest) ProtoMessage() {}
 
 func (x *AckMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[9]
+	mi := &file_envoy_v1_messages_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1059,7 @@ func (x *AckMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckMessageRequest.ProtoReflect.Descriptor instead.
 func (*AckMessageRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{9}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AckMessageRequest) GetMessageId() string {
@@ -970,7 +1089,7 @@ type AckMessageResponse struct {
 
 func (x *AckMessageResponse) Reset() {
 	*x = AckMessageResponse{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[10]
+	mi := &file_envoy_v1_messages_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1101,7 @@ func (x *AckMessageResponse) String() string {
 func (*AckMessageResponse) ProtoMessage() {}
 
 func (x *AckMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[10]
+	mi := &file_envoy_v1_messages_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1114,7 @@ func (x *AckMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckMessageResponse.ProtoReflect.Descriptor instead.
 func (*AckMessageResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{10}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AckMessageResponse) GetMessageId() string {
@@ -1027,7 +1146,7 @@ type NakMessageRequest struct {
 
 func (x *NakMessageRequest) Reset() {
 	*x = NakMessageRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[11]
+	mi := &file_envoy_v1_messages_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1158,7 @@ func (x *NakMessageRequest) String() string {
 func (*NakMessageRequest) ProtoMessage() {}
 
 func (x *NakMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[11]
+	mi := &file_envoy_v1_messages_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1171,7 @@ func (x *NakMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NakMessageRequest.ProtoReflect.Descriptor instead.
 func (*NakMessageRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{11}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *NakMessageRequest) GetMessageId() string {
@@ -1089,7 +1208,7 @@ type MarkMessageInProgressRequest struct {
 
 func (x *MarkMessageInProgressRequest) Reset() {
 	*x = MarkMessageInProgressRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[12]
+	mi := &file_envoy_v1_messages_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1220,7 @@ func (x *MarkMessageInProgressRequest) String() string {
 func (*MarkMessageInProgressRequest) ProtoMessage() {}
 
 func (x *MarkMessageInProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[12]
+	mi := &file_envoy_v1_messages_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1233,7 @@ func (x *MarkMessageInProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkMessageInProgressRequest.ProtoReflect.Descriptor instead.
 func (*MarkMessageInProgressRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{12}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MarkMessageInProgressRequest) GetMessageId() string {
@@ -1144,7 +1263,7 @@ type TermMessageRequest struct {
 
 func (x *TermMessageRequest) Reset() {
 	*x = TermMessageRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[13]
+	mi := &file_envoy_v1_messages_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1275,7 @@ func (x *TermMessageRequest) String() string {
 func (*TermMessageRequest) ProtoMessage() {}
 
 func (x *TermMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[13]
+	mi := &file_envoy_v1_messages_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1288,7 @@ func (x *TermMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TermMessageRequest.ProtoReflect.Descriptor instead.
 func (*TermMessageRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{13}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TermMessageRequest) GetMessageId() string {
@@ -1215,7 +1334,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[14]
+	mi := &file_envoy_v1_messages_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1227,7 +1346,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[14]
+	mi := &file_envoy_v1_messages_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1240,7 +1359,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{14}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Delivery) GetMessageId() string {
@@ -1324,7 +1443,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[15]
+	mi := &file_envoy_v1_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1455,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[15]
+	mi := &file_envoy_v1_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1468,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{15}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListDeliveriesRequest) GetMessageId() string {
@@ -1372,7 +1491,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[16]
+	mi := &file_envoy_v1_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1503,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[16]
+	mi := &file_envoy_v1_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1516,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{16}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListDeliveriesResponse) GetMessageId() string {
@@ -1427,7 +1546,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[17]
+	mi := &file_envoy_v1_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1558,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[17]
+	mi := &file_envoy_v1_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1571,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{17}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SubscribeRequest) GetAgentId() string {
@@ -1484,7 +1603,7 @@ type TopicSubscription struct {
 
 func (x *TopicSubscription) Reset() {
 	*x = TopicSubscription{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[18]
+	mi := &file_envoy_v1_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1615,7 @@ func (x *TopicSubscription) String() string {
 func (*TopicSubscription) ProtoMessage() {}
 
 func (x *TopicSubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[18]
+	mi := &file_envoy_v1_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1628,7 @@ func (x *TopicSubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicSubscription.ProtoReflect.Descriptor instead.
 func (*TopicSubscription) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{18}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TopicSubscription) GetAgentId() string {
@@ -1547,7 +1666,7 @@ type CreateTopicSubscriptionRequest struct {
 
 func (x *CreateTopicSubscriptionRequest) Reset() {
 	*x = CreateTopicSubscriptionRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[19]
+	mi := &file_envoy_v1_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1678,7 @@ func (x *CreateTopicSubscriptionRequest) String() string {
 func (*CreateTopicSubscriptionRequest) ProtoMessage() {}
 
 func (x *CreateTopicSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[19]
+	mi := &file_envoy_v1_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1691,7 @@ func (x *CreateTopicSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTopicSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CreateTopicSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{19}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateTopicSubscriptionRequest) GetAgentId() string {
@@ -1600,7 +1719,7 @@ type ListTopicSubscriptionsRequest struct {
 
 func (x *ListTopicSubscriptionsRequest) Reset() {
 	*x = ListTopicSubscriptionsRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[20]
+	mi := &file_envoy_v1_messages_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +1731,7 @@ func (x *ListTopicSubscriptionsRequest) String() string {
 func (*ListTopicSubscriptionsRequest) ProtoMessage() {}
 
 func (x *ListTopicSubscriptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[20]
+	mi := &file_envoy_v1_messages_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +1744,7 @@ func (x *ListTopicSubscriptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTopicSubscriptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListTopicSubscriptionsRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{20}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListTopicSubscriptionsRequest) GetAgentId() string {
@@ -1646,7 +1765,7 @@ type ListTopicSubscriptionsResponse struct {
 
 func (x *ListTopicSubscriptionsResponse) Reset() {
 	*x = ListTopicSubscriptionsResponse{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[21]
+	mi := &file_envoy_v1_messages_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1658,7 +1777,7 @@ func (x *ListTopicSubscriptionsResponse) String() string {
 func (*ListTopicSubscriptionsResponse) ProtoMessage() {}
 
 func (x *ListTopicSubscriptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[21]
+	mi := &file_envoy_v1_messages_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1671,7 +1790,7 @@ func (x *ListTopicSubscriptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTopicSubscriptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListTopicSubscriptionsResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{21}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListTopicSubscriptionsResponse) GetSubscriptions() []*TopicSubscription {
@@ -1694,7 +1813,7 @@ type DeleteTopicSubscriptionRequest struct {
 
 func (x *DeleteTopicSubscriptionRequest) Reset() {
 	*x = DeleteTopicSubscriptionRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[22]
+	mi := &file_envoy_v1_messages_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1825,7 @@ func (x *DeleteTopicSubscriptionRequest) String() string {
 func (*DeleteTopicSubscriptionRequest) ProtoMessage() {}
 
 func (x *DeleteTopicSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[22]
+	mi := &file_envoy_v1_messages_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1838,7 @@ func (x *DeleteTopicSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTopicSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTopicSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{22}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeleteTopicSubscriptionRequest) GetAgentId() string {
@@ -1747,7 +1866,7 @@ type DeleteTopicSubscriptionResponse struct {
 
 func (x *DeleteTopicSubscriptionResponse) Reset() {
 	*x = DeleteTopicSubscriptionResponse{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[23]
+	mi := &file_envoy_v1_messages_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +1878,7 @@ func (x *DeleteTopicSubscriptionResponse) String() string {
 func (*DeleteTopicSubscriptionResponse) ProtoMessage() {}
 
 func (x *DeleteTopicSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[23]
+	mi := &file_envoy_v1_messages_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +1891,7 @@ func (x *DeleteTopicSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTopicSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTopicSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{23}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteTopicSubscriptionResponse) GetUnsubscribed() bool {
@@ -1796,7 +1915,7 @@ type CreateProjectSubscriptionRequest struct {
 
 func (x *CreateProjectSubscriptionRequest) Reset() {
 	*x = CreateProjectSubscriptionRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[24]
+	mi := &file_envoy_v1_messages_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1808,7 +1927,7 @@ func (x *CreateProjectSubscriptionRequest) String() string {
 func (*CreateProjectSubscriptionRequest) ProtoMessage() {}
 
 func (x *CreateProjectSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[24]
+	mi := &file_envoy_v1_messages_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1821,7 +1940,7 @@ func (x *CreateProjectSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CreateProjectSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{24}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateProjectSubscriptionRequest) GetAgentId() string {
@@ -1853,7 +1972,7 @@ type CreateProjectSubscriptionResponse struct {
 
 func (x *CreateProjectSubscriptionResponse) Reset() {
 	*x = CreateProjectSubscriptionResponse{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[25]
+	mi := &file_envoy_v1_messages_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +1984,7 @@ func (x *CreateProjectSubscriptionResponse) String() string {
 func (*CreateProjectSubscriptionResponse) ProtoMessage() {}
 
 func (x *CreateProjectSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[25]
+	mi := &file_envoy_v1_messages_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +1997,7 @@ func (x *CreateProjectSubscriptionResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use CreateProjectSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*CreateProjectSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{25}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CreateProjectSubscriptionResponse) GetSubscribed() bool {
@@ -1913,7 +2032,7 @@ type ListProjectSubscriptionsRequest struct {
 
 func (x *ListProjectSubscriptionsRequest) Reset() {
 	*x = ListProjectSubscriptionsRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[26]
+	mi := &file_envoy_v1_messages_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +2044,7 @@ func (x *ListProjectSubscriptionsRequest) String() string {
 func (*ListProjectSubscriptionsRequest) ProtoMessage() {}
 
 func (x *ListProjectSubscriptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[26]
+	mi := &file_envoy_v1_messages_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2057,7 @@ func (x *ListProjectSubscriptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectSubscriptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListProjectSubscriptionsRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{26}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListProjectSubscriptionsRequest) GetAgentId() string {
@@ -1961,7 +2080,7 @@ type ListProjectSubscriptionsResponse struct {
 
 func (x *ListProjectSubscriptionsResponse) Reset() {
 	*x = ListProjectSubscriptionsResponse{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[27]
+	mi := &file_envoy_v1_messages_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1973,7 +2092,7 @@ func (x *ListProjectSubscriptionsResponse) String() string {
 func (*ListProjectSubscriptionsResponse) ProtoMessage() {}
 
 func (x *ListProjectSubscriptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[27]
+	mi := &file_envoy_v1_messages_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1986,7 +2105,7 @@ func (x *ListProjectSubscriptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectSubscriptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListProjectSubscriptionsResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{27}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListProjectSubscriptionsResponse) GetAgentId() string {
@@ -2016,7 +2135,7 @@ type DeleteProjectSubscriptionRequest struct {
 
 func (x *DeleteProjectSubscriptionRequest) Reset() {
 	*x = DeleteProjectSubscriptionRequest{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[28]
+	mi := &file_envoy_v1_messages_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2147,7 @@ func (x *DeleteProjectSubscriptionRequest) String() string {
 func (*DeleteProjectSubscriptionRequest) ProtoMessage() {}
 
 func (x *DeleteProjectSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[28]
+	mi := &file_envoy_v1_messages_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2160,7 @@ func (x *DeleteProjectSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProjectSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteProjectSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{28}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeleteProjectSubscriptionRequest) GetAgentId() string {
@@ -2069,7 +2188,7 @@ type DeleteProjectSubscriptionResponse struct {
 
 func (x *DeleteProjectSubscriptionResponse) Reset() {
 	*x = DeleteProjectSubscriptionResponse{}
-	mi := &file_envoy_v1_messages_proto_msgTypes[29]
+	mi := &file_envoy_v1_messages_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2081,7 +2200,7 @@ func (x *DeleteProjectSubscriptionResponse) String() string {
 func (*DeleteProjectSubscriptionResponse) ProtoMessage() {}
 
 func (x *DeleteProjectSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_messages_proto_msgTypes[29]
+	mi := &file_envoy_v1_messages_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2094,7 +2213,7 @@ func (x *DeleteProjectSubscriptionResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DeleteProjectSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteProjectSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{29}
+	return file_envoy_v1_messages_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteProjectSubscriptionResponse) GetUnsubscribed() bool {
@@ -2176,6 +2295,14 @@ const file_envoy_v1_messages_proto_rawDesc = "" +
 	"\bagent_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\aagentId\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\"b\n" +
 	"\x1bListPendingMessagesResponse\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x05R\x05count\x12-\n" +
+	"\bmessages\x18\x02 \x03(\v2\x11.envoy.v1.MessageR\bmessages\"p\n" +
+	"\x16SurfaceMessagesRequest\x12\x1f\n" +
+	"\bagent_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\aagentId\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x1f\n" +
+	"\vurgent_only\x18\x03 \x01(\bR\n" +
+	"urgentOnly\"^\n" +
+	"\x17SurfaceMessagesResponse\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x05R\x05count\x12-\n" +
 	"\bmessages\x18\x02 \x03(\v2\x11.envoy.v1.MessageR\bmessages\"S\n" +
 	"\x11AckMessageRequest\x12#\n" +
@@ -2279,14 +2406,15 @@ const file_envoy_v1_messages_proto_rawDesc = "" +
 	"\x14DELIVERY_STATE_ACKED\x10\x04\x12\x1a\n" +
 	"\x16DELIVERY_STATE_EXPIRED\x10\x05\x12 \n" +
 	"\x1cDELIVERY_STATE_DEAD_LETTERED\x10\x06\x12\x1d\n" +
-	"\x19DELIVERY_STATE_TERMINATED\x10\a2\xf9\x10\n" +
+	"\x19DELIVERY_STATE_TERMINATED\x10\a2\x82\x12\n" +
 	"\x0eMessageService\x12Y\n" +
 	"\vSendMessage\x12\x1c.envoy.v1.SendMessageRequest\x1a\x11.envoy.v1.Message\"\x19\x88\xb5\x18\xc9\x01\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/messages\x12}\n" +
 	"\x11BatchSendMessages\x12\".envoy.v1.BatchSendMessagesRequest\x1a#.envoy.v1.BatchSendMessagesResponse\"\x1f\x88\xb5\x18\xc9\x01\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/messages/batch\x12\\\n" +
 	"\n" +
 	"GetMessage\x12\x1b.envoy.v1.GetMessageRequest\x1a\x11.envoy.v1.Message\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/messages/{message_id}\x12`\n" +
 	"\fListMessages\x12\x1d.envoy.v1.ListMessagesRequest\x1a\x1e.envoy.v1.ListMessagesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/messages\x12\x8f\x01\n" +
-	"\x13ListPendingMessages\x12$.envoy.v1.ListPendingMessagesRequest\x1a%.envoy.v1.ListPendingMessagesResponse\"+\x82\xd3\xe4\x93\x02%\x12#/agents/{agent_id}/messages/pending\x12n\n" +
+	"\x13ListPendingMessages\x12$.envoy.v1.ListPendingMessagesRequest\x1a%.envoy.v1.ListPendingMessagesResponse\"+\x82\xd3\xe4\x93\x02%\x12#/agents/{agent_id}/messages/pending\x12\x86\x01\n" +
+	"\x0fSurfaceMessages\x12 .envoy.v1.SurfaceMessagesRequest\x1a!.envoy.v1.SurfaceMessagesResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/agents/{agent_id}/messages/surface\x12n\n" +
 	"\n" +
 	"AckMessage\x12\x1b.envoy.v1.AckMessageRequest\x1a\x1c.envoy.v1.AckMessageResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/messages/{message_id}/ack\x12d\n" +
 	"\n" +
@@ -2316,7 +2444,7 @@ func file_envoy_v1_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_envoy_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_envoy_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_envoy_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_envoy_v1_messages_proto_goTypes = []any{
 	(MessageType)(0),                          // 0: envoy.v1.MessageType
 	(DeliveryState)(0),                        // 1: envoy.v1.DeliveryState
@@ -2329,90 +2457,95 @@ var file_envoy_v1_messages_proto_goTypes = []any{
 	(*ListMessagesResponse)(nil),              // 8: envoy.v1.ListMessagesResponse
 	(*ListPendingMessagesRequest)(nil),        // 9: envoy.v1.ListPendingMessagesRequest
 	(*ListPendingMessagesResponse)(nil),       // 10: envoy.v1.ListPendingMessagesResponse
-	(*AckMessageRequest)(nil),                 // 11: envoy.v1.AckMessageRequest
-	(*AckMessageResponse)(nil),                // 12: envoy.v1.AckMessageResponse
-	(*NakMessageRequest)(nil),                 // 13: envoy.v1.NakMessageRequest
-	(*MarkMessageInProgressRequest)(nil),      // 14: envoy.v1.MarkMessageInProgressRequest
-	(*TermMessageRequest)(nil),                // 15: envoy.v1.TermMessageRequest
-	(*Delivery)(nil),                          // 16: envoy.v1.Delivery
-	(*ListDeliveriesRequest)(nil),             // 17: envoy.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),            // 18: envoy.v1.ListDeliveriesResponse
-	(*SubscribeRequest)(nil),                  // 19: envoy.v1.SubscribeRequest
-	(*TopicSubscription)(nil),                 // 20: envoy.v1.TopicSubscription
-	(*CreateTopicSubscriptionRequest)(nil),    // 21: envoy.v1.CreateTopicSubscriptionRequest
-	(*ListTopicSubscriptionsRequest)(nil),     // 22: envoy.v1.ListTopicSubscriptionsRequest
-	(*ListTopicSubscriptionsResponse)(nil),    // 23: envoy.v1.ListTopicSubscriptionsResponse
-	(*DeleteTopicSubscriptionRequest)(nil),    // 24: envoy.v1.DeleteTopicSubscriptionRequest
-	(*DeleteTopicSubscriptionResponse)(nil),   // 25: envoy.v1.DeleteTopicSubscriptionResponse
-	(*CreateProjectSubscriptionRequest)(nil),  // 26: envoy.v1.CreateProjectSubscriptionRequest
-	(*CreateProjectSubscriptionResponse)(nil), // 27: envoy.v1.CreateProjectSubscriptionResponse
-	(*ListProjectSubscriptionsRequest)(nil),   // 28: envoy.v1.ListProjectSubscriptionsRequest
-	(*ListProjectSubscriptionsResponse)(nil),  // 29: envoy.v1.ListProjectSubscriptionsResponse
-	(*DeleteProjectSubscriptionRequest)(nil),  // 30: envoy.v1.DeleteProjectSubscriptionRequest
-	(*DeleteProjectSubscriptionResponse)(nil), // 31: envoy.v1.DeleteProjectSubscriptionResponse
-	(*Part)(nil),                              // 32: envoy.v1.Part
-	(*timestamppb.Timestamp)(nil),             // 33: google.protobuf.Timestamp
+	(*SurfaceMessagesRequest)(nil),            // 11: envoy.v1.SurfaceMessagesRequest
+	(*SurfaceMessagesResponse)(nil),           // 12: envoy.v1.SurfaceMessagesResponse
+	(*AckMessageRequest)(nil),                 // 13: envoy.v1.AckMessageRequest
+	(*AckMessageResponse)(nil),                // 14: envoy.v1.AckMessageResponse
+	(*NakMessageRequest)(nil),                 // 15: envoy.v1.NakMessageRequest
+	(*MarkMessageInProgressRequest)(nil),      // 16: envoy.v1.MarkMessageInProgressRequest
+	(*TermMessageRequest)(nil),                // 17: envoy.v1.TermMessageRequest
+	(*Delivery)(nil),                          // 18: envoy.v1.Delivery
+	(*ListDeliveriesRequest)(nil),             // 19: envoy.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),            // 20: envoy.v1.ListDeliveriesResponse
+	(*SubscribeRequest)(nil),                  // 21: envoy.v1.SubscribeRequest
+	(*TopicSubscription)(nil),                 // 22: envoy.v1.TopicSubscription
+	(*CreateTopicSubscriptionRequest)(nil),    // 23: envoy.v1.CreateTopicSubscriptionRequest
+	(*ListTopicSubscriptionsRequest)(nil),     // 24: envoy.v1.ListTopicSubscriptionsRequest
+	(*ListTopicSubscriptionsResponse)(nil),    // 25: envoy.v1.ListTopicSubscriptionsResponse
+	(*DeleteTopicSubscriptionRequest)(nil),    // 26: envoy.v1.DeleteTopicSubscriptionRequest
+	(*DeleteTopicSubscriptionResponse)(nil),   // 27: envoy.v1.DeleteTopicSubscriptionResponse
+	(*CreateProjectSubscriptionRequest)(nil),  // 28: envoy.v1.CreateProjectSubscriptionRequest
+	(*CreateProjectSubscriptionResponse)(nil), // 29: envoy.v1.CreateProjectSubscriptionResponse
+	(*ListProjectSubscriptionsRequest)(nil),   // 30: envoy.v1.ListProjectSubscriptionsRequest
+	(*ListProjectSubscriptionsResponse)(nil),  // 31: envoy.v1.ListProjectSubscriptionsResponse
+	(*DeleteProjectSubscriptionRequest)(nil),  // 32: envoy.v1.DeleteProjectSubscriptionRequest
+	(*DeleteProjectSubscriptionResponse)(nil), // 33: envoy.v1.DeleteProjectSubscriptionResponse
+	(*Part)(nil),                              // 34: envoy.v1.Part
+	(*timestamppb.Timestamp)(nil),             // 35: google.protobuf.Timestamp
 }
 var file_envoy_v1_messages_proto_depIdxs = []int32{
 	0,  // 0: envoy.v1.Message.type:type_name -> envoy.v1.MessageType
-	32, // 1: envoy.v1.Message.parts:type_name -> envoy.v1.Part
-	33, // 2: envoy.v1.Message.timestamp:type_name -> google.protobuf.Timestamp
-	33, // 3: envoy.v1.Message.expires_at:type_name -> google.protobuf.Timestamp
+	34, // 1: envoy.v1.Message.parts:type_name -> envoy.v1.Part
+	35, // 2: envoy.v1.Message.timestamp:type_name -> google.protobuf.Timestamp
+	35, // 3: envoy.v1.Message.expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 4: envoy.v1.Message.delivery_state:type_name -> envoy.v1.DeliveryState
 	0,  // 5: envoy.v1.SendMessageRequest.type:type_name -> envoy.v1.MessageType
-	32, // 6: envoy.v1.SendMessageRequest.parts:type_name -> envoy.v1.Part
+	34, // 6: envoy.v1.SendMessageRequest.parts:type_name -> envoy.v1.Part
 	3,  // 7: envoy.v1.BatchSendMessagesRequest.messages:type_name -> envoy.v1.SendMessageRequest
 	2,  // 8: envoy.v1.BatchSendMessagesResponse.messages:type_name -> envoy.v1.Message
 	2,  // 9: envoy.v1.ListMessagesResponse.messages:type_name -> envoy.v1.Message
 	2,  // 10: envoy.v1.ListPendingMessagesResponse.messages:type_name -> envoy.v1.Message
-	1,  // 11: envoy.v1.Delivery.state:type_name -> envoy.v1.DeliveryState
-	33, // 12: envoy.v1.Delivery.first_delivered_at:type_name -> google.protobuf.Timestamp
-	33, // 13: envoy.v1.Delivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	33, // 14: envoy.v1.Delivery.surfaced_at:type_name -> google.protobuf.Timestamp
-	33, // 15: envoy.v1.Delivery.acked_at:type_name -> google.protobuf.Timestamp
-	33, // 16: envoy.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	16, // 17: envoy.v1.ListDeliveriesResponse.deliveries:type_name -> envoy.v1.Delivery
-	33, // 18: envoy.v1.TopicSubscription.created_at:type_name -> google.protobuf.Timestamp
-	20, // 19: envoy.v1.ListTopicSubscriptionsResponse.subscriptions:type_name -> envoy.v1.TopicSubscription
-	3,  // 20: envoy.v1.MessageService.SendMessage:input_type -> envoy.v1.SendMessageRequest
-	4,  // 21: envoy.v1.MessageService.BatchSendMessages:input_type -> envoy.v1.BatchSendMessagesRequest
-	6,  // 22: envoy.v1.MessageService.GetMessage:input_type -> envoy.v1.GetMessageRequest
-	7,  // 23: envoy.v1.MessageService.ListMessages:input_type -> envoy.v1.ListMessagesRequest
-	9,  // 24: envoy.v1.MessageService.ListPendingMessages:input_type -> envoy.v1.ListPendingMessagesRequest
-	11, // 25: envoy.v1.MessageService.AckMessage:input_type -> envoy.v1.AckMessageRequest
-	13, // 26: envoy.v1.MessageService.NakMessage:input_type -> envoy.v1.NakMessageRequest
-	14, // 27: envoy.v1.MessageService.MarkMessageInProgress:input_type -> envoy.v1.MarkMessageInProgressRequest
-	15, // 28: envoy.v1.MessageService.TermMessage:input_type -> envoy.v1.TermMessageRequest
-	17, // 29: envoy.v1.MessageService.ListDeliveries:input_type -> envoy.v1.ListDeliveriesRequest
-	19, // 30: envoy.v1.MessageService.Subscribe:input_type -> envoy.v1.SubscribeRequest
-	21, // 31: envoy.v1.MessageService.CreateTopicSubscription:input_type -> envoy.v1.CreateTopicSubscriptionRequest
-	22, // 32: envoy.v1.MessageService.ListTopicSubscriptions:input_type -> envoy.v1.ListTopicSubscriptionsRequest
-	24, // 33: envoy.v1.MessageService.DeleteTopicSubscription:input_type -> envoy.v1.DeleteTopicSubscriptionRequest
-	26, // 34: envoy.v1.MessageService.CreateProjectSubscription:input_type -> envoy.v1.CreateProjectSubscriptionRequest
-	28, // 35: envoy.v1.MessageService.ListProjectSubscriptions:input_type -> envoy.v1.ListProjectSubscriptionsRequest
-	30, // 36: envoy.v1.MessageService.DeleteProjectSubscription:input_type -> envoy.v1.DeleteProjectSubscriptionRequest
-	2,  // 37: envoy.v1.MessageService.SendMessage:output_type -> envoy.v1.Message
-	5,  // 38: envoy.v1.MessageService.BatchSendMessages:output_type -> envoy.v1.BatchSendMessagesResponse
-	2,  // 39: envoy.v1.MessageService.GetMessage:output_type -> envoy.v1.Message
-	8,  // 40: envoy.v1.MessageService.ListMessages:output_type -> envoy.v1.ListMessagesResponse
-	10, // 41: envoy.v1.MessageService.ListPendingMessages:output_type -> envoy.v1.ListPendingMessagesResponse
-	12, // 42: envoy.v1.MessageService.AckMessage:output_type -> envoy.v1.AckMessageResponse
-	16, // 43: envoy.v1.MessageService.NakMessage:output_type -> envoy.v1.Delivery
-	16, // 44: envoy.v1.MessageService.MarkMessageInProgress:output_type -> envoy.v1.Delivery
-	16, // 45: envoy.v1.MessageService.TermMessage:output_type -> envoy.v1.Delivery
-	18, // 46: envoy.v1.MessageService.ListDeliveries:output_type -> envoy.v1.ListDeliveriesResponse
-	2,  // 47: envoy.v1.MessageService.Subscribe:output_type -> envoy.v1.Message
-	20, // 48: envoy.v1.MessageService.CreateTopicSubscription:output_type -> envoy.v1.TopicSubscription
-	23, // 49: envoy.v1.MessageService.ListTopicSubscriptions:output_type -> envoy.v1.ListTopicSubscriptionsResponse
-	25, // 50: envoy.v1.MessageService.DeleteTopicSubscription:output_type -> envoy.v1.DeleteTopicSubscriptionResponse
-	27, // 51: envoy.v1.MessageService.CreateProjectSubscription:output_type -> envoy.v1.CreateProjectSubscriptionResponse
-	29, // 52: envoy.v1.MessageService.ListProjectSubscriptions:output_type -> envoy.v1.ListProjectSubscriptionsResponse
-	31, // 53: envoy.v1.MessageService.DeleteProjectSubscription:output_type -> envoy.v1.DeleteProjectSubscriptionResponse
-	37, // [37:54] is the sub-list for method output_type
-	20, // [20:37] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	2,  // 11: envoy.v1.SurfaceMessagesResponse.messages:type_name -> envoy.v1.Message
+	1,  // 12: envoy.v1.Delivery.state:type_name -> envoy.v1.DeliveryState
+	35, // 13: envoy.v1.Delivery.first_delivered_at:type_name -> google.protobuf.Timestamp
+	35, // 14: envoy.v1.Delivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	35, // 15: envoy.v1.Delivery.surfaced_at:type_name -> google.protobuf.Timestamp
+	35, // 16: envoy.v1.Delivery.acked_at:type_name -> google.protobuf.Timestamp
+	35, // 17: envoy.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	18, // 18: envoy.v1.ListDeliveriesResponse.deliveries:type_name -> envoy.v1.Delivery
+	35, // 19: envoy.v1.TopicSubscription.created_at:type_name -> google.protobuf.Timestamp
+	22, // 20: envoy.v1.ListTopicSubscriptionsResponse.subscriptions:type_name -> envoy.v1.TopicSubscription
+	3,  // 21: envoy.v1.MessageService.SendMessage:input_type -> envoy.v1.SendMessageRequest
+	4,  // 22: envoy.v1.MessageService.BatchSendMessages:input_type -> envoy.v1.BatchSendMessagesRequest
+	6,  // 23: envoy.v1.MessageService.GetMessage:input_type -> envoy.v1.GetMessageRequest
+	7,  // 24: envoy.v1.MessageService.ListMessages:input_type -> envoy.v1.ListMessagesRequest
+	9,  // 25: envoy.v1.MessageService.ListPendingMessages:input_type -> envoy.v1.ListPendingMessagesRequest
+	11, // 26: envoy.v1.MessageService.SurfaceMessages:input_type -> envoy.v1.SurfaceMessagesRequest
+	13, // 27: envoy.v1.MessageService.AckMessage:input_type -> envoy.v1.AckMessageRequest
+	15, // 28: envoy.v1.MessageService.NakMessage:input_type -> envoy.v1.NakMessageRequest
+	16, // 29: envoy.v1.MessageService.MarkMessageInProgress:input_type -> envoy.v1.MarkMessageInProgressRequest
+	17, // 30: envoy.v1.MessageService.TermMessage:input_type -> envoy.v1.TermMessageRequest
+	19, // 31: envoy.v1.MessageService.ListDeliveries:input_type -> envoy.v1.ListDeliveriesRequest
+	21, // 32: envoy.v1.MessageService.Subscribe:input_type -> envoy.v1.SubscribeRequest
+	23, // 33: envoy.v1.MessageService.CreateTopicSubscription:input_type -> envoy.v1.CreateTopicSubscriptionRequest
+	24, // 34: envoy.v1.MessageService.ListTopicSubscriptions:input_type -> envoy.v1.ListTopicSubscriptionsRequest
+	26, // 35: envoy.v1.MessageService.DeleteTopicSubscription:input_type -> envoy.v1.DeleteTopicSubscriptionRequest
+	28, // 36: envoy.v1.MessageService.CreateProjectSubscription:input_type -> envoy.v1.CreateProjectSubscriptionRequest
+	30, // 37: envoy.v1.MessageService.ListProjectSubscriptions:input_type -> envoy.v1.ListProjectSubscriptionsRequest
+	32, // 38: envoy.v1.MessageService.DeleteProjectSubscription:input_type -> envoy.v1.DeleteProjectSubscriptionRequest
+	2,  // 39: envoy.v1.MessageService.SendMessage:output_type -> envoy.v1.Message
+	5,  // 40: envoy.v1.MessageService.BatchSendMessages:output_type -> envoy.v1.BatchSendMessagesResponse
+	2,  // 41: envoy.v1.MessageService.GetMessage:output_type -> envoy.v1.Message
+	8,  // 42: envoy.v1.MessageService.ListMessages:output_type -> envoy.v1.ListMessagesResponse
+	10, // 43: envoy.v1.MessageService.ListPendingMessages:output_type -> envoy.v1.ListPendingMessagesResponse
+	12, // 44: envoy.v1.MessageService.SurfaceMessages:output_type -> envoy.v1.SurfaceMessagesResponse
+	14, // 45: envoy.v1.MessageService.AckMessage:output_type -> envoy.v1.AckMessageResponse
+	18, // 46: envoy.v1.MessageService.NakMessage:output_type -> envoy.v1.Delivery
+	18, // 47: envoy.v1.MessageService.MarkMessageInProgress:output_type -> envoy.v1.Delivery
+	18, // 48: envoy.v1.MessageService.TermMessage:output_type -> envoy.v1.Delivery
+	20, // 49: envoy.v1.MessageService.ListDeliveries:output_type -> envoy.v1.ListDeliveriesResponse
+	2,  // 50: envoy.v1.MessageService.Subscribe:output_type -> envoy.v1.Message
+	22, // 51: envoy.v1.MessageService.CreateTopicSubscription:output_type -> envoy.v1.TopicSubscription
+	25, // 52: envoy.v1.MessageService.ListTopicSubscriptions:output_type -> envoy.v1.ListTopicSubscriptionsResponse
+	27, // 53: envoy.v1.MessageService.DeleteTopicSubscription:output_type -> envoy.v1.DeleteTopicSubscriptionResponse
+	29, // 54: envoy.v1.MessageService.CreateProjectSubscription:output_type -> envoy.v1.CreateProjectSubscriptionResponse
+	31, // 55: envoy.v1.MessageService.ListProjectSubscriptions:output_type -> envoy.v1.ListProjectSubscriptionsResponse
+	33, // 56: envoy.v1.MessageService.DeleteProjectSubscription:output_type -> envoy.v1.DeleteProjectSubscriptionResponse
+	39, // [39:57] is the sub-list for method output_type
+	21, // [21:39] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_envoy_v1_messages_proto_init() }
@@ -2430,7 +2563,7 @@ func file_envoy_v1_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_envoy_v1_messages_proto_rawDesc), len(file_envoy_v1_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,7 @@ const (
 	MessageService_GetMessage_FullMethodName                = "/envoy.v1.MessageService/GetMessage"
 	MessageService_ListMessages_FullMethodName              = "/envoy.v1.MessageService/ListMessages"
 	MessageService_ListPendingMessages_FullMethodName       = "/envoy.v1.MessageService/ListPendingMessages"
+	MessageService_SurfaceMessages_FullMethodName           = "/envoy.v1.MessageService/SurfaceMessages"
 	MessageService_AckMessage_FullMethodName                = "/envoy.v1.MessageService/AckMessage"
 	MessageService_NakMessage_FullMethodName                = "/envoy.v1.MessageService/NakMessage"
 	MessageService_MarkMessageInProgress_FullMethodName     = "/envoy.v1.MessageService/MarkMessageInProgress"
@@ -81,6 +82,13 @@ type MessageServiceClient interface {
 	ListMessages(ctx context.Context, in *ListMessagesRequest, opts ...grpc.CallOption) (*ListMessagesResponse, error)
 	// Lists an agent's unacknowledged messages in sequence order.
 	ListPendingMessages(ctx context.Context, in *ListPendingMessagesRequest, opts ...grpc.CallOption) (*ListPendingMessagesResponse, error)
+	// Returns an agent's unread messages, oldest first, and marks them
+	// surfaced, as a coding session's hooks and the MCP tool `read_inbox` show
+	// them: a surfaced message counts as acknowledged and is not returned
+	// again, unless it was sent with `require_ack` (it then stays pending until
+	// acked and comes back at most once per ack wait). Only the agent itself
+	// may read its inbox (PERMISSION_DENIED otherwise).
+	SurfaceMessages(ctx context.Context, in *SurfaceMessagesRequest, opts ...grpc.CallOption) (*SurfaceMessagesResponse, error)
 	// Acknowledges the caller's delivery of a message; it is not delivered
 	// again. Only a recipient may acknowledge its own delivery
 	// (PERMISSION_DENIED otherwise). Safe to repeat.
@@ -179,6 +187,16 @@ func (c *messageServiceClient) ListPendingMessages(ctx context.Context, in *List
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListPendingMessagesResponse)
 	err := c.cc.Invoke(ctx, MessageService_ListPendingMessages_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *messageServiceClient) SurfaceMessages(ctx context.Context, in *SurfaceMessagesRequest, opts ...grpc.CallOption) (*SurfaceMessagesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SurfaceMessagesResponse)
+	err := c.cc.Invoke(ctx, MessageService_SurfaceMessages_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -342,6 +360,13 @@ type MessageServiceServer interface {
 	ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error)
 	// Lists an agent's unacknowledged messages in sequence order.
 	ListPendingMessages(context.Context, *ListPendingMessagesRequest) (*ListPendingMessagesResponse, error)
+	// Returns an agent's unread messages, oldest first, and marks them
+	// surfaced, as a coding session's hooks and the MCP tool `read_inbox` show
+	// them: a surfaced message counts as acknowledged and is not returned
+	// again, unless it was sent with `require_ack` (it then stays pending until
+	// acked and comes back at most once per ack wait). Only the agent itself
+	// may read its inbox (PERMISSION_DENIED otherwise).
+	SurfaceMessages(context.Context, *SurfaceMessagesRequest) (*SurfaceMessagesResponse, error)
 	// Acknowledges the caller's delivery of a message; it is not delivered
 	// again. Only a recipient may acknowledge its own delivery
 	// (PERMISSION_DENIED otherwise). Safe to repeat.
@@ -410,6 +435,9 @@ func (UnimplementedMessageServiceServer) ListMessages(context.Context, *ListMess
 }
 func (UnimplementedMessageServiceServer) ListPendingMessages(context.Context, *ListPendingMessagesRequest) (*ListPendingMessagesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPendingMessages not implemented")
+}
+func (UnimplementedMessageServiceServer) SurfaceMessages(context.Context, *SurfaceMessagesRequest) (*SurfaceMessagesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SurfaceMessages not implemented")
 }
 func (UnimplementedMessageServiceServer) AckMessage(context.Context, *AckMessageRequest) (*AckMessageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AckMessage not implemented")
@@ -554,6 +582,24 @@ func _MessageService_ListPendingMessages_Handler(srv interface{}, ctx context.Co
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MessageServiceServer).ListPendingMessages(ctx, req.(*ListPendingMessagesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MessageService_SurfaceMessages_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SurfaceMessagesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessageServiceServer).SurfaceMessages(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessageService_SurfaceMessages_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessageServiceServer).SurfaceMessages(ctx, req.(*SurfaceMessagesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -793,6 +839,10 @@ var MessageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPendingMessages",
 			Handler:    _MessageService_ListPendingMessages_Handler,
+		},
+		{
+			MethodName: "SurfaceMessages",
+			Handler:    _MessageService_SurfaceMessages_Handler,
 		},
 		{
 			MethodName: "AckMessage",
