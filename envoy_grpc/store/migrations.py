@@ -13,6 +13,7 @@ from collections.abc import Callable
 import peewee
 
 from envoy_grpc.store.code_schema import _v6_code
+from envoy_grpc.store.coordination_schema import _v7_coordination
 from envoy_grpc.store.graph_schema import _v4_graph
 from envoy_grpc.store.knowledge_schema import _v5_knowledge
 
@@ -365,7 +366,15 @@ def _v3_sessions(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
-MIGRATIONS: list[Migration] = [_v1_agents, _v2_messages, _v3_sessions, _v4_graph, _v5_knowledge, _v6_code]
+MIGRATIONS: list[Migration] = [
+    _v1_agents,
+    _v2_messages,
+    _v3_sessions,
+    _v4_graph,
+    _v5_knowledge,
+    _v6_code,
+    _v7_coordination,
+]
 
 
 def schema_version(db: peewee.SqliteDatabase) -> int:
