@@ -10,8 +10,9 @@ Resource model. A task belongs to one project and has a state:
 `in_progress` → `waiting_review` → `done`. The allowed moves are:
 proposed → claimed; claimed → in_progress or proposed; in_progress →
 waiting_review or proposed; waiting_review → done, in_progress or
-proposed; done → proposed (reopened). Setting the current state again only
-updates the checkpoint. Going back to `proposed` releases the claim.
+proposed; done → proposed (reopened). Setting the current state of a
+claimed, in-progress or waiting task again only updates its checkpoint.
+Going back to `proposed` releases the claim.
 
 A task may be blocked by other tasks (`blocked_by`, fixed when it is
 proposed): it cannot be claimed until every one of them is `done`.
@@ -456,7 +457,9 @@ class TaskEvent(_message.Message):
     """The task that changed."""
     event: _builtins.str
     """What happened: `task_proposed`, `task_claimed`, `task_state_changed`,
-    `task_released` or `task_reclaimed`.
+    `task_released` (back to proposed by its claimant), `task_reopened`
+    (done → proposed) or `task_reclaimed` (taken back by the stale-claim
+    sweep).
     """
     from_state: Global___TaskState.ValueType
     """The state before; null for `task_proposed`."""

@@ -10,8 +10,9 @@ Resource model. A task belongs to one project and has a state:
 `in_progress` → `waiting_review` → `done`. The allowed moves are:
 proposed → claimed; claimed → in_progress or proposed; in_progress →
 waiting_review or proposed; waiting_review → done, in_progress or
-proposed; done → proposed (reopened). Setting the current state again only
-updates the checkpoint. Going back to `proposed` releases the claim.
+proposed; done → proposed (reopened). Setting the current state of a
+claimed, in-progress or waiting task again only updates its checkpoint.
+Going back to `proposed` releases the claim.
 
 A task may be blocked by other tasks (`blocked_by`, fixed when it is
 proposed): it cannot be claimed until every one of them is `done`.
