@@ -38,8 +38,14 @@ from bench import cpu
 from bench.graph import server, summary, timed
 from envoy_grpc.config import Config
 from envoy_grpc.core.auth import OPERATOR
-from envoy_grpc.gen.envoy.v1 import agents_pb2, agents_pb2_grpc, leases_pb2, leases_pb2_grpc, system_pb2
-from envoy_grpc.gen.envoy.v1 import system_pb2_grpc
+from envoy_grpc.gen.envoy.v1 import (
+    agents_pb2,
+    agents_pb2_grpc,
+    leases_pb2,
+    leases_pb2_grpc,
+    system_pb2,
+    system_pb2_grpc,
+)
 from envoy_grpc.server.app import start
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,7 +106,12 @@ async def in_process(count: int, calls: int, rng: random.Random) -> dict[str, An
             started = time.perf_counter()
             for lease in leases:
                 await running.leases.create(
-                    OPERATOR, PROJECT, lease.path, agent_id=agents[lease.agent], mode=lease.mode, ttl_seconds=3600
+                    OPERATOR,
+                    PROJECT,
+                    lease.path,
+                    agent_id=agents[lease.agent],
+                    mode=lease.mode,
+                    ttl_seconds=3600,
                 )
             seeding = time.perf_counter() - started
             paths = probes(leases, calls, rng)
@@ -138,7 +149,10 @@ def _http_port(log: list[str], timeout: float = 30.0) -> int:
 
 async def over_the_wire(count: int, calls: int, rng: random.Random, pin: bool) -> dict[str, Any]:
     leases = plan(count)
-    with tempfile.TemporaryDirectory(prefix="envoy-bench-leases-") as data_dir, server(Path(data_dir), pin) as running:
+    with (
+        tempfile.TemporaryDirectory(prefix="envoy-bench-leases-") as data_dir,
+        server(Path(data_dir), pin) as running,
+    ):
         http_port = _http_port(running.log)
         operator = (("authorization", f"Bearer {running.token()}"),)
         async with grpc.aio.insecure_channel(running.target) as channel:
@@ -191,7 +205,9 @@ def print_table(result: dict[str, Any]) -> None:
     wire = result["over_the_wire"]
     print(f"\nfile-lease check with {core['active_leases']} active leases in one project")
     print(f"{'measure':<38} {'p50':>10} {'p99':>10}")
-    print(f"{'core leases.check (in-process)':<38} {core['check_us']['p50']:>8} µs {core['check_us']['p99']:>7} µs")
+    print(
+        f"{'core leases.check (in-process)':<38} {core['check_us']['p50']:>8} µs {core['check_us']['p99']:>7} µs"
+    )
     for name, key in (
         ("gRPC GetHealth (empty RPC, floor)", "grpc_get_health"),
         ("gRPC CheckPath", "grpc_check_path"),

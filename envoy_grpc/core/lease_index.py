@@ -20,14 +20,14 @@ class _Project:
         self.by_path: dict[str, dict[int, LeaseRow]] = {}
         self.globs: dict[int, tuple[LeaseRow, PathPattern]] = {}
 
-    def __len__(self) -> int:
-        return len(self.globs) + sum(len(leases) for leases in self.by_path.values())
+    def __bool__(self) -> bool:
+        return bool(self.globs or self.by_path)
 
 
 class LeaseIndex:
     def __init__(self) -> None:
         self._projects: dict[str, _Project] = {}
-        self._where: dict[int, str] = {}  # lease ID -> project
+        self._where: dict[int, tuple[str, str]] = {}  # lease ID -> (project, path)
 
     def __len__(self) -> int:
         return len(self._where)
@@ -43,18 +43,20 @@ class LeaseIndex:
             project.globs[lease.lease_id] = (lease, pattern)
         else:
             project.by_path.setdefault(lease.path, {})[lease.lease_id] = lease
-        self._where[lease.lease_id] = lease.project
+        self._where[lease.lease_id] = (lease.project, lease.path)
 
     def drop(self, lease_id: int) -> None:
-        name = self._where.pop(lease_id, None)
-        if name is None:
+        where = self._where.pop(lease_id, None)
+        if where is None:
             return
+        name, path = where
         project = self._projects[name]
         if project.globs.pop(lease_id, None) is None:
-            for path, leases in list(project.by_path.items()):
-                if leases.pop(lease_id, None) is not None and not leases:
-                    del project.by_path[path]
-        if not len(project):
+            leases = project.by_path[path]
+            del leases[lease_id]
+            if not leases:
+                del project.by_path[path]
+        if not project:
             del self._projects[name]
 
     def drop_all(self, lease_ids: Iterable[int]) -> None:
