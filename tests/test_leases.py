@@ -8,9 +8,11 @@ from typing import Any
 import grpc
 import pytest
 from coordination_support import error_info, http_error_info, leases
-from support import Server, auth, wait_for
+from support import Server, auth, make_config, wait_for
 
+from envoy_grpc.core.auth import OPERATOR
 from envoy_grpc.gen.envoy.v1 import agents_pb2, leases_pb2
+from envoy_grpc.server.app import start
 
 
 async def lease(server: Server, agent: dict[str, Any], path: str, **fields: Any) -> tuple[int, Any]:
@@ -321,3 +323,23 @@ async def test_bad_ttl_and_missing_fields_are_named(server: Server) -> None:
         and missing_body["error"]["code"] == "FIELD_REQUIRED"
         and "path" in missing_body["error"]["message"]
     )
+
+
+async def test_active_leases_survive_a_restart(tmp_path: Any) -> None:
+    first = await start(make_config(tmp_path / "data", http=False))
+    try:
+        holder = (await first.registry.register(OPERATOR, "alice", "claude", None)).agent.agent_id
+        await first.leases.create(OPERATOR, "envoy", "src/*", agent_id=holder, reason="kept across restarts")
+        short, _ = await first.leases.create(OPERATOR, "envoy", "tmp.txt", agent_id=holder, ttl_seconds=3600)
+        await first.leases.release(OPERATOR, str(short.lease_id))
+    finally:
+        await first.stop(0)
+    second = await start(make_config(tmp_path / "data", http=False))
+    try:
+        blocking = second.leases.check("envoy", "src/a.py", None)
+        released = second.leases.check("envoy", "tmp.txt", None)
+    finally:
+        await second.stop(0)
+
+    assert [lease.reason for lease in blocking] == ["kept across restarts"]
+    assert released == []

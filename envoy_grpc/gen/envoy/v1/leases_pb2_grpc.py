@@ -84,7 +84,11 @@ class LeaseServiceServicer:
         Returns ALREADY_EXISTS (LEASE_CONFLICT, HTTP 409) when an active lease
         of another agent overlaps and the modes clash; the message and the
         ErrorInfo metadata (`holder`, `leaseId`, `path`, `mode`, `leaseReason`,
-        `expiresAt`, `conflicts`) name the first conflicting lease. Returns
+        `expiresAt`, `conflicts`) name the first conflicting lease (ALREADY_EXISTS
+        rather than FAILED_PRECONDITION: the lease the caller tries to create
+        overlaps one that exists, which is code.proto's definition, and it maps
+        to 409 without special cases; retrying succeeds once the holder releases
+        or the lease expires). Returns
         INVALID_ARGUMENT naming `path` for an absolute or `..` path, naming
         `ttl_seconds` when it is negative or above the maximum (24 hours by
         default), and NOT_FOUND (AGENT_NOT_FOUND) for an unknown holder.
