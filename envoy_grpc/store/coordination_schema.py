@@ -28,7 +28,7 @@ _V7_STATEMENTS = (
     )
     """,
     "CREATE INDEX lease_active_project ON lease (project, id) WHERE ended_at IS NULL",
-    "CREATE INDEX lease_active_agent ON lease (agent_id) WHERE ended_at IS NULL",
+    "CREATE INDEX lease_agent ON lease (agent_id, id)",
     "CREATE INDEX lease_active_expiry ON lease (expires_at) WHERE ended_at IS NULL",
     "CREATE INDEX lease_project ON lease (project, id)",
     """

@@ -49,7 +49,7 @@ def _existing(lease_id: int) -> LeaseRow:
 
 def load_active(now: float) -> list[LeaseRow]:
     """Every lease that has not ended and has not expired: what the in-memory index starts from."""
-    sql = f"SELECT {COLUMNS} FROM lease WHERE ended_at IS NULL AND expires_at > ? ORDER BY id"
+    sql = f"SELECT {COLUMNS} FROM lease WHERE ended_at IS NULL AND expires_at > ?"
     return [_row(r) for r in cursor().execute(sql, (now,)).fetchall()]
 
 
