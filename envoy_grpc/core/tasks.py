@@ -16,12 +16,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from envoy_grpc import errors
 from envoy_grpc.core import coordination_checks as checks
-from envoy_grpc.core import task_states, topics
+from envoy_grpc.core import task_notices, task_states
 from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Caller
 from envoy_grpc.core.bus import Bus
@@ -50,43 +48,6 @@ class TaskSettings:
 class TaskPage:
     tasks: list[TaskRow]
     next_page_token: str
-
-
-def rfc3339(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
-
-
-def task_json(task: TaskRow) -> dict[str, Any]:
-    """The task as the HTTP API shows it, for the data part of an announcement."""
-    return {
-        "id": str(task.task_id),
-        "project": task.project,
-        "title": task.title,
-        "description": task.description,
-        "state": task.state,
-        "claimed_by": task.claimed_by,
-        "blocked_by": [str(b) for b in task.blocked_by],
-        "checkpoint": task.checkpoint,
-        "proposed_by": task.proposed_by,
-        "created_at": rfc3339(task.created_at),
-        "updated_at": rfc3339(task.updated_at),
-    }
-
-
-def _label(task: TaskRow) -> str:
-    return task.title or (task.description[:80] + ("…" if len(task.description) > 80 else ""))
-
-
-def _announce(kind: str, task: TaskRow, sender: str, text: str, now: float) -> list[DeliveryView]:
-    """A topic message on `project.<name>` to the project's subscribers (none if the name is not a topic)."""
-    topic = topics.project_topic(task.project)
-    if topics.subject_problem(topic) is not None:
-        return []
-    parts: list[dict[str, Any]] = [
-        {"text": f"[{task.project}] {text}"},
-        {"data": {"kind": kind, "task": task_json(task)}},
-    ]
-    return events_store.announce(sender or notices.SERVER, topic, parts, now)
 
 
 def _not_claimant(task: TaskRow, caller: Caller) -> errors.EnvoyError:
@@ -156,8 +117,8 @@ class Tasks:
             now = self._now()
             task = store.insert(project, title, description, sorted(set(blockers)), proposer, now)
             store.add_event(task.task_id, "task_proposed", None, "proposed", proposer, None, now)
-            text = f"task {task.task_id} proposed: {_label(task)}"
-            return task, _announce("task_proposed", task, proposer, text, now)
+            text = f"task {task.task_id} proposed: {task_notices.label(task)}"
+            return task, task_notices.announce("task_proposed", task, proposer, text, now)
 
         return await self._commit(unit)
 
@@ -197,8 +158,8 @@ class Tasks:
             now,
             task_id=str(task.task_id),
         )
-        text = f"task {task.task_id} claimed by {claimant}: {_label(claimed)}"
-        return claimed, _announce("task_claimed", claimed, claimant, text, now)
+        text = f"task {task.task_id} claimed by {claimant}: {task_notices.label(claimed)}"
+        return claimed, task_notices.announce("task_claimed", claimed, claimant, text, now)
 
     def _claim_checked(self, task: TaskRow, claimant: str, now: float) -> tuple[TaskRow, list[DeliveryView]]:
         if task.claimed_by == claimant and task.state in ("claimed", "in_progress", "waiting_review"):
@@ -291,7 +252,7 @@ class Tasks:
             task.task_id, task_states.event_name(task.state, state), task.state, state, actor, checkpoint, now
         )
         who = f" by {actor}" if actor else ""
-        deliveries = _announce(
+        deliveries = task_notices.announce(
             "task_state_changed", moved, actor, f"task {task.task_id} {task.state} → {state}{who}", now
         )
         if state == "done" and task.state != "done":
@@ -359,10 +320,13 @@ class Tasks:
         row = store.update(task.task_id, "proposed", None, None, task.checkpoint, now)
         store.add_event(task.task_id, "task_reclaimed", task.state, "proposed", "", None, now)
         text = f"task {task.task_id} reclaimed from {former}, who stopped responding; it is proposed again"
-        deliveries = _announce("task_reclaimed", row, "", text, now)
+        deliveries = task_notices.announce("task_reclaimed", row, "", text, now)
         if former not in {d.agent_id for d in deliveries}:
             parts = notices.notice_parts(
-                f"[{task.project}] {text}", "task_reclaimed", task_id=str(task.task_id), task=task_json(row)
+                f"[{task.project}] {text}",
+                "task_reclaimed",
+                task_id=str(task.task_id),
+                task=task_notices.task_json(row),
             )
             deliveries += notices.send(former, parts, now)
         return row, deliveries
