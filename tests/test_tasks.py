@@ -170,6 +170,8 @@ async def test_only_the_claimant_moves_a_claimed_task_and_release_returns_it(ser
     impersonate_status, _ = await server.request(
         "POST", f"/tasks/{task['id']}/claim", {"agent_id": worker["agent_id"]}, token=rival["token"]
     )
+    named_status, named = await move(server, rival, task["id"], "in_progress", agent_id=worker["agent_id"])
+    own_name_status, _ = await move(server, worker, task["id"], "claimed", agent_id=worker["agent_id"])
     foreign_release, _ = await server.request(
         "POST", f"/tasks/{task['id']}/release", {}, token=rival["token"]
     )
@@ -185,6 +187,8 @@ async def test_only_the_claimant_moves_a_claimed_task_and_release_returns_it(ser
     assert worker["agent_id"] in taken["error"]["message"]
     assert moved_status == 403 and moved["error"]["code"] == "NOT_TASK_CLAIMANT"
     assert impersonate_status == 403 and foreign_release == 403
+    assert named_status == 403 and named["error"]["code"] == "NOT_THE_CALLER"
+    assert own_name_status == 200  # setting the current state again only touches the checkpoint
     assert release_status == 200 and released["state"] == "proposed" and released["claimed_by"] is None
     assert rival_status == 200 and rival_claim["claimed_by"] == rival["agent_id"]
 

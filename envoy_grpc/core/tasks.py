@@ -198,17 +198,18 @@ class Tasks:
             raise errors.invalid_argument("state", f"must be one of {', '.join(TASK_STATES)}, got {state!r}")
         if checkpoint is not None:
             checks.text("checkpoint", checkpoint, MAX_TEXT)
-        claimant = self._agent(caller, agent_id) if state == "claimed" else ""
+        # A named agent must be the caller (or one the hook or operator acts for), whatever the move.
+        acting = self._agent(caller, agent_id) if state == "claimed" or agent_id else ""
 
         def unit() -> tuple[TaskRow, list[DeliveryView]]:
             task = store.existing(number)
             now = self._now()
             if task.state == "proposed" and state == "claimed":
-                return self._claim_checked(task, claimant, now)
+                return self._claim_checked(task, acting, now)
             task_states.check_move(task.task_id, task.state, state)
             if task.claimed_by is not None and not checks.may_act_for(caller, task.claimed_by):
                 raise _not_claimant(task, caller)
-            return self._move(task, state, checkpoint, caller.agent_id or "", now)
+            return self._move(task, state, checkpoint, acting or caller.agent_id or "", now)
 
         return await self._commit(unit)
 

@@ -54,7 +54,13 @@ def load_active(now: float) -> list[LeaseRow]:
 
 
 def _active_in(project: str, now: float) -> list[LeaseRow]:
-    sql = f"SELECT {COLUMNS} FROM lease WHERE project = ? AND ended_at IS NULL AND expires_at > ? ORDER BY id"
+    """The project's leases that count: not ended, not expired, held by an agent not retired (its
+    leases are released right after the retirement commits; this keeps the gap closed)."""
+    columns = ", ".join(f"l.{c.strip()}" for c in COLUMNS.split(","))
+    sql = (
+        f"SELECT {columns} FROM lease AS l JOIN agent AS a ON a.agent_id = l.agent_id "
+        "WHERE l.project = ? AND l.ended_at IS NULL AND l.expires_at > ? AND a.lifecycle = 'active' ORDER BY l.id"
+    )
     return [_row(r) for r in cursor().execute(sql, (project, now)).fetchall()]
 
 
