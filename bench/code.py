@@ -9,8 +9,9 @@
    registers every project and indexes it with IndexProject, one at a time: the indexing throughput
    is the source lines of the tree over the call's wall time, through the real server (one core).
 3. Times `grep -rn NAME` over all the generated sources for a few names: the baseline.
-4. Calls CrossSearch (k=10; a mix of exact names, prefixes, 3-5 character substrings and a `language`
-   filter) and CrossNavigate (depth 2, k=10), one call at a time; p50/p90/p99.
+4. Calls CrossSearch (k=10; a mix of exact names, prefixes, 3-5 character substrings, one- and
+   two-letter substrings, names with a typing mistake (two letters swapped or one dropped), and a
+   `language` filter) and CrossNavigate (depth 2, k=10), one call at a time; p50/p90/p99.
 
 Targets (issue 6): cross search p50 <= 25 ms and p99 <= 100 ms; navigate depth 2 p50 <= 50 ms;
 indexing >= 2,000 source lines/s per core. Prints a table and writes bench/results/code-latest.json.
@@ -47,7 +48,7 @@ SEARCH_P50_MS = 25.0
 SEARCH_P99_MS = 100.0
 NAVIGATE_P50_MS = 50.0
 INDEX_LINES_PER_S = 2_000.0
-SEARCH_KINDS = ("exact", "prefix", "substring", "language")
+SEARCH_KINDS = ("exact", "prefix", "substring", "short", "typo", "language")
 
 
 def _words(text: str) -> list[str]:
@@ -238,18 +239,33 @@ def grep_baseline(root: Path, queries: list[str]) -> dict[str, Any]:
     return summary(samples) | {"queries": queries, "mean_matches": round(statistics.fmean(matches), 1)}
 
 
+def _mistake(name: str, rng: random.Random) -> str:
+    """`name` with two neighbouring letters swapped or one letter dropped."""
+    i = rng.randrange(1, len(name) - 2)
+    if rng.random() < 0.5:
+        return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
+    return name[:i] + name[i + 1 :]
+
+
 def pick_queries(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     names = Names(rng)
     exact = [names.function() for _ in range(10)] + [names.cls() for _ in range(4)]
     prefixes = [f"{rng.choice(VERBS)}_{rng.choice(ADJECTIVES)[:3]}" for _ in range(8)]
     prefixes += [rng.choice(VERBS)[:4] for _ in range(4)]
     substrings = [rng.choice(NOUNS + ADJECTIVES)[:n] for n in (3, 4, 5) for _ in range(4)]
+    short = [rng.choice("abcdefghijklmnopqrstuvwxyz_") for _ in range(4)]
+    short += [
+        word[i : i + 2] for word in rng.sample(NOUNS + VERBS, 8) for i in [rng.randrange(len(word) - 1)]
+    ]
+    typos = [_mistake(names.function(), rng) for _ in range(12)]
     languages = ("go", "rust", "typescript", "python")
     language = [(names.function(), languages[i % len(languages)]) for i in range(12)]
     return {
         "exact": [(q, "") for q in exact],
         "prefix": [(q, "") for q in prefixes],
         "substring": [(q, "") for q in substrings],
+        "short": [(q, "") for q in short],
+        "typo": [(q, "") for q in typos],
         "language": language,
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import click
 from envoy_grpc import __version__, config
 from envoy_grpc.client_http import ApiError, Client
 from envoy_grpc.logs import setup_logging
+from envoy_grpc.mcp_tools.cli import mcp
 
 
 def _environment() -> config.Config:
@@ -550,12 +552,36 @@ def index_command(path: str, name: str, full: bool, timeout: float, token: str |
     client = _client(token)
     _run(client, "POST", "/projects", {"name": name, "root_path": path})
     try:
-        result = client.call("POST", f"/projects/{name}/index", {"full": full}, timeout=timeout)
+        result = _index_with_progress(client, name, full, timeout)
     except ApiError as error:
         raise click.ClickException(str(error)) from None
     except (urllib.error.URLError, OSError) as error:
         raise click.ClickException(f"cannot reach the server at {client.url}: {error}") from None
     _print(result)
+
+
+def _index_with_progress(client: Client, name: str, full: bool, timeout: float) -> Any:
+    """Run IndexProjectWithProgress, drawing a progress bar on a terminal; return the result."""
+    reports = client.events("POST", f"/projects/{name}/index/progress", {"full": full}, timeout=timeout)
+    with contextlib.ExitStack() as stack:
+        bar: Any = None
+        for report in reports:
+            if report["phase"] == "done":
+                return report["result"]
+            if bar is None and report["files_total"]:
+                bar = stack.enter_context(
+                    click.progressbar(
+                        length=report["files_total"], label=f"indexing {name}", file=sys.stderr, show_pos=True
+                    )
+                )
+            if bar is not None:
+                bar.update(report["files_done"] - bar.pos)
+                if report["phase"] == "saving":
+                    bar.label = f"saving {name}"
+    raise click.ClickException(f"the server ended the run of {name!r} without a result; see its log")
+
+
+cli.add_command(mcp)
 
 
 def main() -> None:

@@ -17,6 +17,8 @@ import os
 import sys
 from collections.abc import Mapping
 
+from envoy_grpc.harness_pid import harness_pid
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; mypy treats it the same
 if TYPE_CHECKING:
     import signal
@@ -33,6 +35,8 @@ else:
 
 DEFAULT_URL = "http://127.0.0.1:9876"
 HOOK_PATH = "/hooks/claude"
+# Tells the server which harness process the hook ran in, so `envoy-grpc mcp` can find the session.
+HARNESS_HEADER = "X-Envoy-Harness-Pid"
 DEFAULT_TIMEOUT = 2.0
 HOOK_TOKEN_FILENAME = "hook.token"
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
@@ -125,6 +129,7 @@ def _request_head(host: str, port: int, path: str, token: str | None, length: in
     ]
     if token:
         lines.append(f"Authorization: Bearer {token}")
+    lines.append(f"{HARNESS_HEADER}: {harness_pid()}")
     if any(char in line for line in lines for char in "\r\n"):
         raise HookFailure("the token or ENVOY_URL contains a line break")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -224,6 +229,7 @@ def post_https(
     import http.client  # only for https: it pulls in ssl and email, ~20 ms
 
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    headers[HARNESS_HEADER] = str(harness_pid())
     if token:
         headers["Authorization"] = f"Bearer {token}"
     connection = http.client.HTTPSConnection(host, port, timeout=timeout)

@@ -25,7 +25,7 @@ from gateway.sse import stream_events
 
 log = logging.getLogger(__name__)
 
-FORWARDED_HEADERS = ("authorization", "x-agent-id", "x-request-id")
+FORWARDED_HEADERS = ("authorization", "x-agent-id", "x-request-id", "x-envoy-harness-pid")
 CALL_TIMEOUT = 30.0
 MAX_REQUEST_LINE = 64 * 1024
 JSON_TYPE = "application/json"

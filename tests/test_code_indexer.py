@@ -120,7 +120,7 @@ def test_fixture_symbols_calls_and_imports(tmp_path: Path) -> None:
     stats = index_project(root, db, progress=lambda done, total: progress.append((done, total)))
 
     assert (stats.files, stats.indexed, stats.unchanged, stats.removed, stats.failed) == (3, 3, 0, 0, 0)
-    assert progress == [(1, 3), (2, 3), (3, 3)]
+    assert progress == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert stats.lines == len(UTIL.splitlines()) + len(CART.splitlines())
     assert symbols(db, "shop/cart.py") == {
         ("shop.cart", "Module", 1, 0),

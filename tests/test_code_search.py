@@ -233,10 +233,53 @@ async def test_search_ranks_exact_prefix_substring_case_insensitively(
     assert names[1:4] == [("router", 0.75), ("ROUTE_LIMIT", 0.75), ("router_table", 0.75)]
     assert {n for n, s in names[4:]} == {"build_router", "buildxrouter", "make_route_map", "make_routes"}
     assert all(s == 0.5 for _, s in names[4:])
-    assert [r.name for r in short.results] == ["route", "router", "ROUTE_LIMIT", "router_table"]
-    assert [r.name for r in literal.results] == ["build_router"]  # `_` is not a wildcard
+    assert [(r.name, r.score) for r in short.results[:4]] == [
+        ("route", 0.75),
+        ("router", 0.75),
+        ("ROUTE_LIMIT", 0.75),
+        ("router_table", 0.75),
+    ]
+    # `_` is not a wildcard: `buildxrouter` is only a near miss (one letter replaced), ranked last.
+    assert [(r.name, r.score) for r in literal.results] == [("build_router", 1.0), ("buildxrouter", 0.3)]
     assert (await search(server, "%")).results == []
     assert (await search(server, "b%r")).results == []
+
+
+async def test_one_and_two_letter_queries_also_match_inside_names(server: Server, tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "short",
+        {
+            "short.py": "def ox() -> int:\n    return 1\n\n\ndef helper_x() -> int:\n    return ox()\n\n\n"
+            "def buildxrouter() -> int:\n    return 0\n\n\ndef route() -> int:\n    return 2\n"
+        },
+    )
+    await register(server, "short", root)
+    await index(server, "short")
+
+    one = await search(server, "X", k=20)
+    two = await search(server, "te", k=20)
+
+    # `x` starts no name, so every hit holds it inside, the two-letter `ox` included; shorter first.
+    assert [(r.name, r.score) for r in one.results] == [("ox", 0.5), ("helper_x", 0.5), ("buildxrouter", 0.5)]
+    assert [(r.name, r.score) for r in two.results] == [("route", 0.5), ("buildxrouter", 0.5)]
+    assert [r.name for r in (await search(server, "x", k=1)).results] == ["ox"]
+
+
+async def test_near_misses_fill_the_list_when_fewer_than_k_match(server: Server, fixture_root: Path) -> None:
+    await register(server, "fixture", fixture_root)
+    await index(server, "fixture")
+
+    swapped = await search(server, "biuld_router", k=5)
+    dropped = await search(server, "helpr_x", k=5)
+    short = await search(server, "rotue", k=5)
+
+    # Up to 8 letters one mistake is allowed, from 9 letters two; fewer mistakes rank first.
+    assert [(r.name, r.score) for r in swapped.results] == [("build_router", 0.3), ("buildxrouter", 0.2)]
+    assert [(r.name, r.score) for r in dropped.results] == [("helper_x", 0.3)]
+    assert [(r.name, r.score) for r in short.results] == [("route", 0.3)]
+    # Three letters are too few to guess at, and near misses never push out a real match.
+    assert (await search(server, "rot", k=5)).results == []
+    assert [r.name for r in (await search(server, "make_routes", k=1)).results] == ["make_routes"]
 
 
 async def test_navigate_walks_a_call_chain_and_across_projects(

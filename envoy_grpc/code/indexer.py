@@ -123,6 +123,8 @@ def index_project(
     with IndexDb(db_path) as db:
         known = db.file_hashes()
         seen: set[str] = set()
+        if progress is not None:
+            progress(0, len(files))
         for done, file in enumerate(files, start=1):
             rel = file.relative_to(root).as_posix()
             seen.add(rel)

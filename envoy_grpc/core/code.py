@@ -54,6 +54,8 @@ from envoy_grpc.store.code_index import (
 from envoy_grpc.store.db import Database
 
 T = TypeVar("T")
+# Called with (files looked at, files in all) from the indexing thread.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,10 @@ class Code:
 
     # -- indexing ------------------------------------------------------------------------------
 
-    async def index_project(self, caller: Caller, name: str, full: bool = False) -> IndexResult:
+    async def index_project(
+        self, caller: Caller, name: str, full: bool = False, progress: Progress | None = None
+    ) -> IndexResult:
+        """Index a project; `progress(files_done, files_total)` is called from a worker thread."""
         _operator(caller, "index a project")
         checks.name(name)
         row = await self._get(name)
@@ -302,11 +307,11 @@ class Code:
             )
         self._indexing.add(name)
         try:
-            return await self._index(row, full)
+            return await self._index(row, full, progress)
         finally:
             self._indexing.discard(name)
 
-    async def _index(self, row: ProjectRow, full: bool) -> IndexResult:
+    async def _index(self, row: ProjectRow, full: bool, progress: Progress | None) -> IndexResult:
         started = time.perf_counter()
         files = skipped = removed = 0
         if not row.external:
@@ -320,7 +325,9 @@ class Code:
             if full:
                 self.pool.forget(row.index_path)
                 await asyncio.to_thread(_unlink, row.index_path)
-            stats = await asyncio.to_thread(index_project, Path(row.root_path), Path(row.index_path))
+            stats = await asyncio.to_thread(
+                index_project, Path(row.root_path), Path(row.index_path), progress
+            )
             files, skipped, removed = stats.indexed, stats.unchanged, stats.removed
         try:
             symbols, file_count, languages = await asyncio.to_thread(

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from envoy_grpc.core import code_fuzzy
 from envoy_grpc.store import code as store
 from envoy_grpc.store.code import ProjectRow, SymbolRow
 from envoy_grpc.store.code_index import (
@@ -28,6 +29,7 @@ from envoy_grpc.store.code_index import (
 )
 
 EXACT, PREFIX, SUBSTRING = 1.0, 0.75, 0.5
+FUZZY = {1: 0.3, 2: 0.2}  # by the number of mistakes
 _CHUNK = 400
 
 
@@ -146,18 +148,31 @@ def search(pool: IndexPool, q: str, language: str, k: int, kind: str, only: str)
 
 
 def find(scope: Scope, q: str, k: int, kind: str) -> list[Entity]:
-    """The best `k` symbols: exact, then prefix, then substring; ties by length, project, file, line."""
+    """The best `k` symbols: exact, then prefix, then substring, then fuzzy matches.
+
+    Each later class is read only while fewer than `k` symbols are found. Within a class, ties go
+    to the fewer mistakes (fuzzy), then the shorter name, then by project, file and line.
+    """
     lowered = q.lower()
     projects = sorted(scope.healthy)
     best: dict[int, tuple[float, SymbolRow]] = {}
-    for score, rows in (
-        (EXACT, store.exact(lowered, projects, kind)),
-        (PREFIX, store.prefix(lowered, projects, kind)),
-        (SUBSTRING, store.substring(lowered, projects, kind)),
-    ):
+
+    def add(score: float, rows: Iterable[SymbolRow]) -> None:
         for row in rows:
-            if row.row_id not in best:
-                best[row.row_id] = (score, row)
+            best.setdefault(row.row_id, (score, row))
+
+    add(EXACT, store.exact(lowered, projects, kind))
+    add(PREFIX, store.prefix(lowered, projects, kind))
+    if len(best) < k:
+        add(SUBSTRING, store.substring(lowered, projects, kind))
+    mistakes = code_fuzzy.allowed_mistakes(lowered)
+    if len(best) < k and mistakes:
+        candidates = store.named_any(sorted(code_fuzzy.one_mistake_away(lowered)), projects, kind)
+        if mistakes > 1:
+            candidates += store.containing_any(code_fuzzy.pieces(lowered, 3), projects, kind)
+        named = ((row.name.lower(), row) for row in candidates if row.row_id not in best)
+        for distance, row in code_fuzzy.closest(lowered, named, mistakes):
+            add(FUZZY[distance], [row])
     ranked = sorted(
         best.values(),
         key=lambda item: (

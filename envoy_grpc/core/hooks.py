@@ -22,7 +22,7 @@ from typing import Any
 
 from envoy_grpc import errors
 from envoy_grpc.core import hook_payloads as hp
-from envoy_grpc.core.auth import Caller
+from envoy_grpc.core.auth import OPERATOR, Caller
 from envoy_grpc.core.hook_identity import HookIdentities, HookIdentity
 from envoy_grpc.core.messaging import Messaging, Outgoing
 from envoy_grpc.core.sessions import Sessions
@@ -77,11 +77,30 @@ def with_context(event_name: str, text: str) -> Output:
     return {"hookSpecificOutput": {"hookEventName": event_name, "additionalContext": text}}
 
 
+class HarnessSessions:
+    """The latest top-level hook session seen from each harness process (memory only: every hook
+    call reports its harness again, so the map refills itself after a restart)."""
+
+    def __init__(self) -> None:
+        self._by_pid: dict[int, tuple[HookIdentity, str]] = {}
+
+    def seen(self, pid: int, identity: HookIdentity, project: str, ended: bool) -> None:
+        if ended:
+            if (current := self._by_pid.get(pid)) and current[0].session_id == identity.session_id:
+                del self._by_pid[pid]
+            return
+        self._by_pid[pid] = (identity, project)
+
+    def get(self, pid: int) -> tuple[HookIdentity, str] | None:
+        return self._by_pid.get(pid)
+
+
 class HookAdapter:
     def __init__(self, sessions: Sessions, messaging: Messaging, identities: HookIdentities) -> None:
         self.sessions = sessions
         self.messaging = messaging
         self.identities = identities
+        self.harnesses = HarnessSessions()
         # Sessions this process has opened (or found open): no write to check them again.
         self._open: set[str] = set()
         self._handlers: dict[str, Callable[[Caller, hp.HookEvent, HookIdentity], Awaitable[Output]]] = {
@@ -97,7 +116,7 @@ class HookAdapter:
             "Notification": self._logged("notification", ("message", "title", "notification_type")),
         }
 
-    async def handle(self, caller: Caller, payload: dict[str, Any]) -> Output:
+    async def handle(self, caller: Caller, payload: dict[str, Any], harness_pid: int | None = None) -> Output:
         if not (caller.is_operator or caller.role == "hook"):
             raise errors.permission_denied(
                 "hook payloads are accepted only with the hook token (hook.token in the data directory)",
@@ -115,7 +134,30 @@ class HookAdapter:
         if handler is None:  # an event this version does not use: nothing to record, nothing to say
             return {}
         identity = await self.identities.resolve(event)
+        if harness_pid is not None and not identity.parent_session_id:
+            self.harnesses.seen(harness_pid, identity, event.project, ended=event.name == "SessionEnd")
         return await handler(caller, event, identity)
+
+    async def resolve_harness(self, caller: Caller, harness_pid: int) -> tuple[HookIdentity, str, str]:
+        """(identity, project, a new token) of the session last seen from a harness process."""
+        if not (caller.is_operator or caller.role == "hook"):
+            raise errors.permission_denied(
+                "only the hook token or the operator may look up a hook session's agent",
+                reason="HOOK_TOKEN_REQUIRED",
+            )
+        if harness_pid <= 0:
+            raise errors.invalid_argument("harness_pid", "must be a process ID (a positive number)")
+        found = self.harnesses.get(harness_pid)
+        if found is None:
+            raise errors.not_found(
+                "HOOK_SESSION_NOT_FOUND",
+                f"no hook call from process {harness_pid} since the server started; are the hooks installed "
+                "in the command form (`envoy-grpc hooks install`) and has the session started?",
+                harness_pid=str(harness_pid),
+            )
+        identity, project = found
+        token = await self.identities.registry.rotate_token(OPERATOR, identity.agent_id)
+        return identity, project, token
 
     # -- sessions ------------------------------------------------------------------------------
 

@@ -420,6 +420,13 @@ class Messaging:
         """A delivery reached a stream: count the attempt and start its ack-wait clock."""
         self.recorder.add(delivery, self._clock())
 
+    async def read_inbox(
+        self, caller: Caller, agent_id: str, limit: int, urgent_only: bool = False
+    ) -> list[DeliveryView]:
+        """The caller's unread messages, marked surfaced (SurfaceMessages)."""
+        self._check_self(caller, agent_id, "agent_id", "read its inbox")
+        return await self.surface(agent_id, _limit("limit", limit, default=20, maximum=100), urgent_only)
+
     async def surface(self, agent_id: str, limit: int = 20, urgent_only: bool = False) -> list[DeliveryView]:
         """Deliveries a hook shows a coding agent now, marked surfaced (see deliveries.surface).
 

@@ -7,6 +7,8 @@ metadata, so the gateway answers 200 instead of 201.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import grpc
 
 from envoy_grpc import errors
@@ -15,6 +17,7 @@ from envoy_grpc.core.code import Code
 from envoy_grpc.gen.envoy.v1 import code_pb2 as pb
 from envoy_grpc.gen.envoy.v1 import code_pb2_grpc
 from envoy_grpc.services import code_convert as convert
+from envoy_grpc.services.code_progress import stream_index
 from envoy_grpc.services.metadata import mark_existing
 
 
@@ -66,6 +69,17 @@ class CodeService(code_pb2_grpc.CodeServiceServicer):
     ) -> pb.IndexProjectResponse:
         result = await self.code.index_project(current_caller(), request.name, request.full)
         return convert.index_response(result)
+
+    async def IndexProjectWithProgress(
+        self, request: pb.IndexProjectWithProgressRequest, unused_context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.IndexProgress]:
+        caller = current_caller()
+        runs = stream_index(
+            request.name,
+            lambda progress: self.code.index_project(caller, request.name, request.full, progress),
+        )
+        async for report in runs:
+            yield report
 
     async def CrossSearch(
         self, request: pb.CrossSearchRequest, unused_context: grpc.aio.ServicerContext

@@ -68,6 +68,16 @@ class MessageService(messages_pb2_grpc.MessageServiceServicer):
             count=len(found), messages=[convert.delivered(d) for d in found]
         )
 
+    async def SurfaceMessages(
+        self, request: messages_pb2.SurfaceMessagesRequest, unused_context: grpc.aio.ServicerContext
+    ) -> messages_pb2.SurfaceMessagesResponse:
+        found = await self.messaging.read_inbox(
+            current_caller(), request.agent_id, request.limit, request.urgent_only
+        )
+        return messages_pb2.SurfaceMessagesResponse(
+            count=len(found), messages=[convert.delivered(d) for d in found]
+        )
+
     async def AckMessage(
         self, request: messages_pb2.AckMessageRequest, unused_context: grpc.aio.ServicerContext
     ) -> messages_pb2.AckMessageResponse:

@@ -2,8 +2,8 @@
 
 Functions of the peewee database, run by `envoy_grpc.core.code` on the writer thread (changes) or a
 reader thread (queries). Symbol search never scans: exact matches use `code_symbol_name` by
-equality, prefixes use it as a range, substrings go through the trigram index (`code_fts`), and
-every step reads at most CANDIDATES rows.
+equality, prefixes use it as a range, substrings and fuzzy candidates go through the trigram index
+(`code_fts`), and every step reads at most CANDIDATES rows per string it looks for.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from envoy_grpc.store import code_fts
 from envoy_grpc.store.code_index import IndexedSymbol
 from envoy_grpc.store.models import database_proxy
 
-CANDIDATES = 2_000  # rows read per match class (exact, prefix, substring) at most
+CANDIDATES = 2_000  # rows read per match class (exact, prefix, substring) or fuzzy piece at most
 _PROJECT_COLUMNS = (
     "name, root_path, languages_json, index_path, external, enabled, file_count, symbol_count, "
     "created_at, updated_at, last_indexed_at"
@@ -221,10 +221,41 @@ def prefix(lowered: str, projects: Sequence[str], kind: str) -> list[SymbolRow]:
 
 
 def substring(lowered: str, projects: Sequence[str], kind: str) -> list[SymbolRow]:
-    """Names containing `lowered` (3+ characters) among the first CANDIDATES trigram matches."""
+    """Names containing `lowered` among the first CANDIDATES substring matches."""
     if not projects:
         return []
-    ids = code_fts.substring(lowered, CANDIDATES)
+    return _rows(code_fts.substring(lowered, CANDIDATES), projects, kind)
+
+
+def named_any(lowered_names: Sequence[str], projects: Sequence[str], kind: str) -> list[SymbolRow]:
+    """Symbols whose lowercased name is one of `lowered_names` (at most CANDIDATES)."""
+    if not projects or not lowered_names:
+        return []
+    where, params = _filters(projects, kind)
+    found: list[SymbolRow] = []
+    for start in range(0, len(lowered_names), 500):
+        chunk = lowered_names[start : start + 500]
+        sql = (
+            f"SELECT {_SYMBOL_COLUMNS} FROM code_symbol WHERE name_lower IN ({', '.join('?' * len(chunk))})"
+            f"{where} LIMIT {CANDIDATES - len(found)}"
+        )
+        found.extend(_symbol(r) for r in cursor().execute(sql, (*chunk, *params)))
+        if len(found) >= CANDIDATES:
+            break
+    return found
+
+
+def containing_any(pieces: Sequence[str], projects: Sequence[str], kind: str) -> list[SymbolRow]:
+    """Names containing at least one of `pieces`: the candidates for a fuzzy match."""
+    if not projects:
+        return []
+    ids: dict[int, None] = {}
+    for piece in pieces:
+        ids.update(dict.fromkeys(code_fts.substring(piece, CANDIDATES)))
+    return _rows(list(ids), projects, kind)
+
+
+def _rows(ids: list[int], projects: Sequence[str], kind: str) -> list[SymbolRow]:
     if not ids:
         return []
     where, params = _filters(projects, kind)

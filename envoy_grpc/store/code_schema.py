@@ -53,3 +53,12 @@ _V6_FTS = "CREATE VIRTUAL TABLE code_symbol_fts USING fts5(name, tokenize = 'tri
 def _v6_code(db: peewee.SqliteDatabase) -> None:
     for statement in (*_V6_TABLES, _V6_FTS):
         db.execute_sql(statement)
+
+
+def _code_grams(db: peewee.SqliteDatabase) -> None:
+    """Every three-letter sequence of the indexed names, for one- and two-letter substring queries."""
+    db.execute_sql("CREATE TABLE code_symbol_gram (gram TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID")
+    grams: set[str] = set()
+    for (name,) in db.execute_sql("SELECT DISTINCT name_lower FROM code_symbol"):
+        grams.update(name[i : i + 3] for i in range(len(name) - 2))
+    db.cursor().executemany("INSERT INTO code_symbol_gram (gram) VALUES (?)", ((g,) for g in sorted(grams)))

@@ -1,4 +1,4 @@
-"""Migration 7: file leases, the task board and dependencies between agents (frozen SQL).
+"""Migration 8: file leases, the task board and dependencies between agents (frozen SQL).
 
 `lease` keeps every lease ever taken; `ended_at` is NULL while one is active (expiry by time is
 checked on read, and the sweep records it). `task_blocker` is the blocked-by relation, indexed both
@@ -86,6 +86,6 @@ _V7_STATEMENTS = (
 )
 
 
-def _v7_coordination(db: peewee.SqliteDatabase) -> None:
+def _v8_coordination(db: peewee.SqliteDatabase) -> None:
     for statement in _V7_STATEMENTS:
         db.execute_sql(statement)

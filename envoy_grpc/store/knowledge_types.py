@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 SCOPES = ("user", "project", "agent")
@@ -20,9 +20,13 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def rfc3339(seconds: float) -> str:
     """`2025-11-25T13:14:15.123456Z`: always 27 characters, so sizes do not depend on the time."""
-    moment = datetime.fromtimestamp(round(seconds, 6), tz=UTC)
+    # Rounded to microseconds the way the API's Timestamps are, so both name the same instant.
+    moment = _EPOCH + timedelta(microseconds=round(seconds * 1_000_000))
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

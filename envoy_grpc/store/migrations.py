@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import peewee
 
-from envoy_grpc.store.code_schema import _v6_code
-from envoy_grpc.store.coordination_schema import _v7_coordination
+from envoy_grpc.store.code_schema import _code_grams, _v6_code
+from envoy_grpc.store.coordination_schema import _v8_coordination
 from envoy_grpc.store.graph_schema import _v4_graph
 from envoy_grpc.store.knowledge_schema import _v5_knowledge
 
@@ -373,7 +373,8 @@ MIGRATIONS: list[Migration] = [
     _v4_graph,
     _v5_knowledge,
     _v6_code,
-    _v7_coordination,
+    _code_grams,
+    _v8_coordination,
 ]
 
 

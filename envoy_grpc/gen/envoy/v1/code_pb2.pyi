@@ -47,6 +47,7 @@ from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -57,6 +58,34 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _IndexPhase:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _IndexPhaseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_IndexPhase.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INDEX_PHASE_UNSPECIFIED: _IndexPhase.ValueType  # 0
+    """Not set."""
+    INDEX_PHASE_PARSING: _IndexPhase.ValueType  # 1
+    """Reading and parsing the project's source files."""
+    INDEX_PHASE_SAVING: _IndexPhase.ValueType  # 2
+    """Linking calls, reading back the symbols and refreshing the search index."""
+    INDEX_PHASE_DONE: _IndexPhase.ValueType  # 3
+    """The run is complete; `result` says what it did."""
+
+class IndexPhase(_IndexPhase, metaclass=_IndexPhaseEnumTypeWrapper):
+    """What an indexing run is doing."""
+
+INDEX_PHASE_UNSPECIFIED: IndexPhase.ValueType  # 0
+"""Not set."""
+INDEX_PHASE_PARSING: IndexPhase.ValueType  # 1
+"""Reading and parsing the project's source files."""
+INDEX_PHASE_SAVING: IndexPhase.ValueType  # 2
+"""Linking calls, reading back the symbols and refreshing the search index."""
+INDEX_PHASE_DONE: IndexPhase.ValueType  # 3
+"""The run is complete; `result` says what it did."""
+Global___IndexPhase: _TypeAlias = IndexPhase  # noqa: Y015
 
 @_typing.final
 class Project(_message.Message):
@@ -584,6 +613,76 @@ class IndexProjectRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___IndexProjectRequest: _TypeAlias = IndexProjectRequest  # noqa: Y015
+
+@_typing.final
+class IndexProjectWithProgressRequest(_message.Message):
+    """The request of CodeService.IndexProjectWithProgress."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    FULL_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The project to index."""
+    full: _builtins.bool
+    """If true, parse every file again even when its hash has not changed.
+    Ignored for an external index.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        full: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["full", b"full", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IndexProjectWithProgressRequest: _TypeAlias = IndexProjectWithProgressRequest  # noqa: Y015
+
+@_typing.final
+class IndexProgress(_message.Message):
+    """One progress report of CodeService.IndexProjectWithProgress."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
+    FILES_DONE_FIELD_NUMBER: _builtins.int
+    FILES_TOTAL_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    project: _builtins.str
+    """The project being indexed."""
+    phase: Global___IndexPhase.ValueType
+    """What the run is doing now."""
+    files_done: _builtins.int
+    """How many of the project's source files have been looked at (parsed, or
+    skipped as unchanged); 0 for an external index.
+    """
+    files_total: _builtins.int
+    """How many source files the project has; 0 for an external index."""
+    @_builtins.property
+    def result(self) -> Global___IndexProjectResponse:
+        """The outcome, set only in the last message (phase DONE)."""
+
+    def __init__(
+        self,
+        *,
+        project: _builtins.str = ...,
+        phase: Global___IndexPhase.ValueType = ...,
+        files_done: _builtins.int = ...,
+        files_total: _builtins.int = ...,
+        result: Global___IndexProjectResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["files_done", b"files_done", "files_total", b"files_total", "phase", b"phase", "project", b"project", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IndexProgress: _TypeAlias = IndexProgress  # noqa: Y015
 
 @_typing.final
 class IndexProjectResponse(_message.Message):

@@ -66,6 +66,11 @@ class CodeServiceStub:
                 request_serializer=envoy_dot_v1_dot_code__pb2.IndexProjectRequest.SerializeToString,
                 response_deserializer=envoy_dot_v1_dot_code__pb2.IndexProjectResponse.FromString,
                 _registered_method=True)
+        self.IndexProjectWithProgress = channel.unary_stream(
+                '/envoy.v1.CodeService/IndexProjectWithProgress',
+                request_serializer=envoy_dot_v1_dot_code__pb2.IndexProjectWithProgressRequest.SerializeToString,
+                response_deserializer=envoy_dot_v1_dot_code__pb2.IndexProgress.FromString,
+                _registered_method=True)
         self.CrossSearch = channel.unary_unary(
                 '/envoy.v1.CodeService/CrossSearch',
                 request_serializer=envoy_dot_v1_dot_code__pb2.CrossSearchRequest.SerializeToString,
@@ -181,15 +186,34 @@ class CodeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IndexProjectWithProgress(self, request, context):
+        """Indexes a project as IndexProject does, reporting progress while it
+        runs: a message with the number of files looked at so far (throttled to
+        about ten a second), one when the files are parsed and the results are
+        being saved, and a last one carrying the outcome, the same
+        IndexProjectResponse IndexProject returns. Over HTTP the messages arrive
+        as Server-Sent Events. `envoy-grpc index` draws its progress bar from it.
+
+        Closing the stream does not stop the run; it completes in the
+        background. Errors are those of IndexProject.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CrossSearch(self, request, context):
         """Finds symbols by name across every enabled project and returns the best
         `k`.
 
         Matching is case-insensitive and literal (`%`, `_` and `*` are ordinary
-        characters). Ranking: exact name matches first, then names starting with
-        `q`, then names containing it; when fewer than `k` such symbols exist,
-        fuzzy matches (names sharing most of `q`'s three-letter sequences) fill
-        the list. Ties go to the shorter name, then by project, file and line.
+        characters). Ranking: exact name matches first (score 1.0), then names
+        starting with `q` (0.75), then names containing it (0.5, also for one-
+        and two-letter queries); when fewer than `k` such symbols exist, near
+        misses fill the list: names one typing mistake away from a `q` of 4 to 8
+        letters (0.3), or up to two from a longer one (0.3 for one, 0.2 for two),
+        where a mistake is a letter inserted, deleted, replaced or swapped with
+        its neighbour. Ties go to the shorter name, then by project, file and
+        line.
         Results are symbols (definitions) only; files, calls and references are
         reached with CrossNavigate.
 
@@ -247,6 +271,11 @@ def add_CodeServiceServicer_to_server(servicer, server):
                     servicer.IndexProject,
                     request_deserializer=envoy_dot_v1_dot_code__pb2.IndexProjectRequest.FromString,
                     response_serializer=envoy_dot_v1_dot_code__pb2.IndexProjectResponse.SerializeToString,
+            ),
+            'IndexProjectWithProgress': grpc.unary_stream_rpc_method_handler(
+                    servicer.IndexProjectWithProgress,
+                    request_deserializer=envoy_dot_v1_dot_code__pb2.IndexProjectWithProgressRequest.FromString,
+                    response_serializer=envoy_dot_v1_dot_code__pb2.IndexProgress.SerializeToString,
             ),
             'CrossSearch': grpc.unary_unary_rpc_method_handler(
                     servicer.CrossSearch,
@@ -423,6 +452,33 @@ class CodeService:
             '/envoy.v1.CodeService/IndexProject',
             envoy_dot_v1_dot_code__pb2.IndexProjectRequest.SerializeToString,
             envoy_dot_v1_dot_code__pb2.IndexProjectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IndexProjectWithProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/envoy.v1.CodeService/IndexProjectWithProgress',
+            envoy_dot_v1_dot_code__pb2.IndexProjectWithProgressRequest.SerializeToString,
+            envoy_dot_v1_dot_code__pb2.IndexProgress.FromString,
             options,
             channel_credentials,
             insecure,

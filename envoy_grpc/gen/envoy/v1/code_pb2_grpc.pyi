@@ -145,15 +145,30 @@ class CodeServiceStub:
     FAILED_PRECONDITION (ROOT_PATH_MISSING or INDEX_UNREADABLE) when the
     source tree or the external index can no longer be read. Safe to repeat.
     """
+    IndexProjectWithProgress: _grpc.UnaryStreamMultiCallable[_code_pb2.IndexProjectWithProgressRequest, _code_pb2.IndexProgress]
+    """Indexes a project as IndexProject does, reporting progress while it
+    runs: a message with the number of files looked at so far (throttled to
+    about ten a second), one when the files are parsed and the results are
+    being saved, and a last one carrying the outcome, the same
+    IndexProjectResponse IndexProject returns. Over HTTP the messages arrive
+    as Server-Sent Events. `envoy-grpc index` draws its progress bar from it.
+
+    Closing the stream does not stop the run; it completes in the
+    background. Errors are those of IndexProject.
+    """
     CrossSearch: _grpc.UnaryUnaryMultiCallable[_code_pb2.CrossSearchRequest, _code_pb2.CrossSearchResponse]
     """Finds symbols by name across every enabled project and returns the best
     `k`.
 
     Matching is case-insensitive and literal (`%`, `_` and `*` are ordinary
-    characters). Ranking: exact name matches first, then names starting with
-    `q`, then names containing it; when fewer than `k` such symbols exist,
-    fuzzy matches (names sharing most of `q`'s three-letter sequences) fill
-    the list. Ties go to the shorter name, then by project, file and line.
+    characters). Ranking: exact name matches first (score 1.0), then names
+    starting with `q` (0.75), then names containing it (0.5, also for one-
+    and two-letter queries); when fewer than `k` such symbols exist, near
+    misses fill the list: names one typing mistake away from a `q` of 4 to 8
+    letters (0.3), or up to two from a longer one (0.3 for one, 0.2 for two),
+    where a mistake is a letter inserted, deleted, replaced or swapped with
+    its neighbour. Ties go to the shorter name, then by project, file and
+    line.
     Results are symbols (definitions) only; files, calls and references are
     reached with CrossNavigate.
 
@@ -253,15 +268,30 @@ class CodeServiceAsyncStub(CodeServiceStub):
     FAILED_PRECONDITION (ROOT_PATH_MISSING or INDEX_UNREADABLE) when the
     source tree or the external index can no longer be read. Safe to repeat.
     """
+    IndexProjectWithProgress: _aio.UnaryStreamMultiCallable[_code_pb2.IndexProjectWithProgressRequest, _code_pb2.IndexProgress]  # type: ignore[assignment]
+    """Indexes a project as IndexProject does, reporting progress while it
+    runs: a message with the number of files looked at so far (throttled to
+    about ten a second), one when the files are parsed and the results are
+    being saved, and a last one carrying the outcome, the same
+    IndexProjectResponse IndexProject returns. Over HTTP the messages arrive
+    as Server-Sent Events. `envoy-grpc index` draws its progress bar from it.
+
+    Closing the stream does not stop the run; it completes in the
+    background. Errors are those of IndexProject.
+    """
     CrossSearch: _aio.UnaryUnaryMultiCallable[_code_pb2.CrossSearchRequest, _code_pb2.CrossSearchResponse]  # type: ignore[assignment]
     """Finds symbols by name across every enabled project and returns the best
     `k`.
 
     Matching is case-insensitive and literal (`%`, `_` and `*` are ordinary
-    characters). Ranking: exact name matches first, then names starting with
-    `q`, then names containing it; when fewer than `k` such symbols exist,
-    fuzzy matches (names sharing most of `q`'s three-letter sequences) fill
-    the list. Ties go to the shorter name, then by project, file and line.
+    characters). Ranking: exact name matches first (score 1.0), then names
+    starting with `q` (0.75), then names containing it (0.5, also for one-
+    and two-letter queries); when fewer than `k` such symbols exist, near
+    misses fill the list: names one typing mistake away from a `q` of 4 to 8
+    letters (0.3), or up to two from a longer one (0.3 for one, 0.2 for two),
+    where a mistake is a letter inserted, deleted, replaced or swapped with
+    its neighbour. Ties go to the shorter name, then by project, file and
+    line.
     Results are symbols (definitions) only; files, calls and references are
     reached with CrossNavigate.
 
@@ -396,6 +426,23 @@ class CodeServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def IndexProjectWithProgress(
+        self,
+        request: _code_pb2.IndexProjectWithProgressRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_code_pb2.IndexProgress], _abc.AsyncIterator[_code_pb2.IndexProgress]]:
+        """Indexes a project as IndexProject does, reporting progress while it
+        runs: a message with the number of files looked at so far (throttled to
+        about ten a second), one when the files are parsed and the results are
+        being saved, and a last one carrying the outcome, the same
+        IndexProjectResponse IndexProject returns. Over HTTP the messages arrive
+        as Server-Sent Events. `envoy-grpc index` draws its progress bar from it.
+
+        Closing the stream does not stop the run; it completes in the
+        background. Errors are those of IndexProject.
+        """
+
+    @_abc_1.abstractmethod
     def CrossSearch(
         self,
         request: _code_pb2.CrossSearchRequest,
@@ -405,10 +452,14 @@ class CodeServiceServicer(metaclass=_abc_1.ABCMeta):
         `k`.
 
         Matching is case-insensitive and literal (`%`, `_` and `*` are ordinary
-        characters). Ranking: exact name matches first, then names starting with
-        `q`, then names containing it; when fewer than `k` such symbols exist,
-        fuzzy matches (names sharing most of `q`'s three-letter sequences) fill
-        the list. Ties go to the shorter name, then by project, file and line.
+        characters). Ranking: exact name matches first (score 1.0), then names
+        starting with `q` (0.75), then names containing it (0.5, also for one-
+        and two-letter queries); when fewer than `k` such symbols exist, near
+        misses fill the list: names one typing mistake away from a `q` of 4 to 8
+        letters (0.3), or up to two from a longer one (0.3 for one, 0.2 for two),
+        where a mistake is a letter inserted, deleted, replaced or swapped with
+        its neighbour. Ties go to the shorter name, then by project, file and
+        line.
         Results are symbols (definitions) only; files, calls and references are
         reached with CrossNavigate.
 

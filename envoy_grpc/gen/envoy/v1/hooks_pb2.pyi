@@ -135,6 +135,67 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ResolveHookAgentRequest(_message.Message):
+    """The request of HookService.ResolveHookAgent."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HARNESS_PID_FIELD_NUMBER: _builtins.int
+    harness_pid: _builtins.int
+    """The process ID of the coding harness (the Claude Code process) whose
+    session agent is wanted: the nearest ancestor of the caller that is not
+    a shell, as `envoy-grpc hook` reports it with every hook call.
+    """
+    def __init__(
+        self,
+        *,
+        harness_pid: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["harness_pid", b"harness_pid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveHookAgentRequest: _TypeAlias = ResolveHookAgentRequest  # noqa: Y015
+
+@_typing.final
+class ResolveHookAgentResponse(_message.Message):
+    """The response of HookService.ResolveHookAgent."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    """The session's agent."""
+    session_id: _builtins.str
+    """The hook session's ID."""
+    project: _builtins.str
+    """The session's project."""
+    token: _builtins.str
+    """A new bearer token for `agent_id`; the agent's previous token stops
+    working.
+    """
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        project: _builtins.str = ...,
+        token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "project", b"project", "session_id", b"session_id", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveHookAgentResponse: _TypeAlias = ResolveHookAgentResponse  # noqa: Y015
+
+@_typing.final
 class HandleClaudeHookRequest(_message.Message):
     """The request of HookService.HandleClaudeHook."""
 

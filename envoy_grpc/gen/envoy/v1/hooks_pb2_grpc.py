@@ -41,6 +41,11 @@ class HookServiceStub:
                 request_serializer=envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookRequest.SerializeToString,
                 response_deserializer=envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookResponse.FromString,
                 _registered_method=True)
+        self.ResolveHookAgent = channel.unary_unary(
+                '/envoy.v1.HookService/ResolveHookAgent',
+                request_serializer=envoy_dot_v1_dot_hooks__pb2.ResolveHookAgentRequest.SerializeToString,
+                response_deserializer=envoy_dot_v1_dot_hooks__pb2.ResolveHookAgentResponse.FromString,
+                _registered_method=True)
 
 
 class HookServiceServicer:
@@ -73,6 +78,24 @@ class HookServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResolveHookAgent(self, request, context):
+        """Finds the agent of the coding session running in a harness process, so
+        that a tool server the same harness started (the MCP server,
+        `envoy-grpc mcp`) acts as that session's agent without being told who it
+        is. The link is made by the command form of the hooks, which reports the
+        harness process with every hook call (header `X-Envoy-Harness-Pid`); the
+        latest top-level session seen from that process wins, and SessionEnd
+        removes it. Returns a new token for the agent.
+
+        Authenticates with the hook token or the operator token
+        (PERMISSION_DENIED otherwise). Returns NOT_FOUND (HOOK_SESSION_NOT_FOUND)
+        when no hook call from that process has been seen since the server
+        started.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HookServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -80,6 +103,11 @@ def add_HookServiceServicer_to_server(servicer, server):
                     servicer.HandleClaudeHook,
                     request_deserializer=envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookRequest.FromString,
                     response_serializer=envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookResponse.SerializeToString,
+            ),
+            'ResolveHookAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveHookAgent,
+                    request_deserializer=envoy_dot_v1_dot_hooks__pb2.ResolveHookAgentRequest.FromString,
+                    response_serializer=envoy_dot_v1_dot_hooks__pb2.ResolveHookAgentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -111,6 +139,33 @@ class HookService:
             '/envoy.v1.HookService/HandleClaudeHook',
             envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookRequest.SerializeToString,
             envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveHookAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoy.v1.HookService/ResolveHookAgent',
+            envoy_dot_v1_dot_hooks__pb2.ResolveHookAgentRequest.SerializeToString,
+            envoy_dot_v1_dot_hooks__pb2.ResolveHookAgentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -173,6 +173,20 @@ class HookServiceStub:
     `agent_id` and `tool_use_id`); a repeated UserPromptSubmit, SubagentStop,
     PreCompact or Notification is recorded again.
     """
+    ResolveHookAgent: _grpc.UnaryUnaryMultiCallable[_hooks_pb2.ResolveHookAgentRequest, _hooks_pb2.ResolveHookAgentResponse]
+    """Finds the agent of the coding session running in a harness process, so
+    that a tool server the same harness started (the MCP server,
+    `envoy-grpc mcp`) acts as that session's agent without being told who it
+    is. The link is made by the command form of the hooks, which reports the
+    harness process with every hook call (header `X-Envoy-Harness-Pid`); the
+    latest top-level session seen from that process wins, and SessionEnd
+    removes it. Returns a new token for the agent.
+
+    Authenticates with the hook token or the operator token
+    (PERMISSION_DENIED otherwise). Returns NOT_FOUND (HOOK_SESSION_NOT_FOUND)
+    when no hook call from that process has been seen since the server
+    started.
+    """
 
 @_typing.type_check_only
 class HookServiceAsyncStub(HookServiceStub):
@@ -201,6 +215,20 @@ class HookServiceAsyncStub(HookServiceStub):
     PostToolUseFailure, Stop and SessionEnd (keyed by `session_id`,
     `agent_id` and `tool_use_id`); a repeated UserPromptSubmit, SubagentStop,
     PreCompact or Notification is recorded again.
+    """
+    ResolveHookAgent: _aio.UnaryUnaryMultiCallable[_hooks_pb2.ResolveHookAgentRequest, _hooks_pb2.ResolveHookAgentResponse]  # type: ignore[assignment]
+    """Finds the agent of the coding session running in a harness process, so
+    that a tool server the same harness started (the MCP server,
+    `envoy-grpc mcp`) acts as that session's agent without being told who it
+    is. The link is made by the command form of the hooks, which reports the
+    harness process with every hook call (header `X-Envoy-Harness-Pid`); the
+    latest top-level session seen from that process wins, and SessionEnd
+    removes it. Returns a new token for the agent.
+
+    Authenticates with the hook token or the operator token
+    (PERMISSION_DENIED otherwise). Returns NOT_FOUND (HOOK_SESSION_NOT_FOUND)
+    when no hook call from that process has been seen since the server
+    started.
     """
 
 class HookServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -233,6 +261,26 @@ class HookServiceServicer(metaclass=_abc_1.ABCMeta):
         PostToolUseFailure, Stop and SessionEnd (keyed by `session_id`,
         `agent_id` and `tool_use_id`); a repeated UserPromptSubmit, SubagentStop,
         PreCompact or Notification is recorded again.
+        """
+
+    @_abc_1.abstractmethod
+    def ResolveHookAgent(
+        self,
+        request: _hooks_pb2.ResolveHookAgentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_hooks_pb2.ResolveHookAgentResponse, _abc.Awaitable[_hooks_pb2.ResolveHookAgentResponse]]:
+        """Finds the agent of the coding session running in a harness process, so
+        that a tool server the same harness started (the MCP server,
+        `envoy-grpc mcp`) acts as that session's agent without being told who it
+        is. The link is made by the command form of the hooks, which reports the
+        harness process with every hook call (header `X-Envoy-Harness-Pid`); the
+        latest top-level session seen from that process wins, and SessionEnd
+        removes it. Returns a new token for the agent.
+
+        Authenticates with the hook token or the operator token
+        (PERMISSION_DENIED otherwise). Returns NOT_FOUND (HOOK_SESSION_NOT_FOUND)
+        when no hook call from that process has been seen since the server
+        started.
         """
 
 def add_HookServiceServicer_to_server(servicer: HookServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -520,6 +520,64 @@ class ListPendingMessagesResponse(_message.Message):
 Global___ListPendingMessagesResponse: _TypeAlias = ListPendingMessagesResponse  # noqa: Y015
 
 @_typing.final
+class SurfaceMessagesRequest(_message.Message):
+    """The request of MessageService.SurfaceMessages."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    URGENT_ONLY_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    """The agent whose inbox to read; must be the caller."""
+    limit: _builtins.int
+    """The most messages to return, 1 to 100; 0 means 20."""
+    urgent_only: _builtins.bool
+    """If true, only urgent messages (Message.urgent)."""
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        urgent_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "limit", b"limit", "urgent_only", b"urgent_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SurfaceMessagesRequest: _TypeAlias = SurfaceMessagesRequest  # noqa: Y015
+
+@_typing.final
+class SurfaceMessagesResponse(_message.Message):
+    """The response of MessageService.SurfaceMessages."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNT_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    count: _builtins.int
+    """How many messages are returned."""
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___Message]:
+        """The messages now surfaced, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        count: _builtins.int = ...,
+        messages: _abc.Iterable[Global___Message] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "messages", b"messages"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SurfaceMessagesResponse: _TypeAlias = SurfaceMessagesResponse  # noqa: Y015
+
+@_typing.final
 class AckMessageRequest(_message.Message):
     """The request of MessageService.AckMessage."""
 

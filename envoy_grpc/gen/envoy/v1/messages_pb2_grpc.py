@@ -60,6 +60,11 @@ class MessageServiceStub:
                 request_serializer=envoy_dot_v1_dot_messages__pb2.ListPendingMessagesRequest.SerializeToString,
                 response_deserializer=envoy_dot_v1_dot_messages__pb2.ListPendingMessagesResponse.FromString,
                 _registered_method=True)
+        self.SurfaceMessages = channel.unary_unary(
+                '/envoy.v1.MessageService/SurfaceMessages',
+                request_serializer=envoy_dot_v1_dot_messages__pb2.SurfaceMessagesRequest.SerializeToString,
+                response_deserializer=envoy_dot_v1_dot_messages__pb2.SurfaceMessagesResponse.FromString,
+                _registered_method=True)
         self.AckMessage = channel.unary_unary(
                 '/envoy.v1.MessageService/AckMessage',
                 request_serializer=envoy_dot_v1_dot_messages__pb2.AckMessageRequest.SerializeToString,
@@ -168,6 +173,18 @@ class MessageServiceServicer:
 
     def ListPendingMessages(self, request, context):
         """Lists an agent's unacknowledged messages in sequence order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SurfaceMessages(self, request, context):
+        """Returns an agent's unread messages, oldest first, and marks them
+        surfaced, as a coding session's hooks and the MCP tool `read_inbox` show
+        them: a surfaced message counts as acknowledged and is not returned
+        again, unless it was sent with `require_ack` (it then stays pending until
+        acked and comes back at most once per ack wait). Only the agent itself
+        may read its inbox (PERMISSION_DENIED otherwise).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -304,6 +321,11 @@ def add_MessageServiceServicer_to_server(servicer, server):
                     servicer.ListPendingMessages,
                     request_deserializer=envoy_dot_v1_dot_messages__pb2.ListPendingMessagesRequest.FromString,
                     response_serializer=envoy_dot_v1_dot_messages__pb2.ListPendingMessagesResponse.SerializeToString,
+            ),
+            'SurfaceMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.SurfaceMessages,
+                    request_deserializer=envoy_dot_v1_dot_messages__pb2.SurfaceMessagesRequest.FromString,
+                    response_serializer=envoy_dot_v1_dot_messages__pb2.SurfaceMessagesResponse.SerializeToString,
             ),
             'AckMessage': grpc.unary_unary_rpc_method_handler(
                     servicer.AckMessage,
@@ -502,6 +524,33 @@ class MessageService:
             '/envoy.v1.MessageService/ListPendingMessages',
             envoy_dot_v1_dot_messages__pb2.ListPendingMessagesRequest.SerializeToString,
             envoy_dot_v1_dot_messages__pb2.ListPendingMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SurfaceMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoy.v1.MessageService/SurfaceMessages',
+            envoy_dot_v1_dot_messages__pb2.SurfaceMessagesRequest.SerializeToString,
+            envoy_dot_v1_dot_messages__pb2.SurfaceMessagesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -73,6 +73,14 @@ class MessageServiceStub:
     """
     ListPendingMessages: _grpc.UnaryUnaryMultiCallable[_messages_pb2.ListPendingMessagesRequest, _messages_pb2.ListPendingMessagesResponse]
     """Lists an agent's unacknowledged messages in sequence order."""
+    SurfaceMessages: _grpc.UnaryUnaryMultiCallable[_messages_pb2.SurfaceMessagesRequest, _messages_pb2.SurfaceMessagesResponse]
+    """Returns an agent's unread messages, oldest first, and marks them
+    surfaced, as a coding session's hooks and the MCP tool `read_inbox` show
+    them: a surfaced message counts as acknowledged and is not returned
+    again, unless it was sent with `require_ack` (it then stays pending until
+    acked and comes back at most once per ack wait). Only the agent itself
+    may read its inbox (PERMISSION_DENIED otherwise).
+    """
     AckMessage: _grpc.UnaryUnaryMultiCallable[_messages_pb2.AckMessageRequest, _messages_pb2.AckMessageResponse]
     """Acknowledges the caller's delivery of a message; it is not delivered
     again. Only a recipient may acknowledge its own delivery
@@ -159,6 +167,14 @@ class MessageServiceAsyncStub(MessageServiceStub):
     """
     ListPendingMessages: _aio.UnaryUnaryMultiCallable[_messages_pb2.ListPendingMessagesRequest, _messages_pb2.ListPendingMessagesResponse]  # type: ignore[assignment]
     """Lists an agent's unacknowledged messages in sequence order."""
+    SurfaceMessages: _aio.UnaryUnaryMultiCallable[_messages_pb2.SurfaceMessagesRequest, _messages_pb2.SurfaceMessagesResponse]  # type: ignore[assignment]
+    """Returns an agent's unread messages, oldest first, and marks them
+    surfaced, as a coding session's hooks and the MCP tool `read_inbox` show
+    them: a surfaced message counts as acknowledged and is not returned
+    again, unless it was sent with `require_ack` (it then stays pending until
+    acked and comes back at most once per ack wait). Only the agent itself
+    may read its inbox (PERMISSION_DENIED otherwise).
+    """
     AckMessage: _aio.UnaryUnaryMultiCallable[_messages_pb2.AckMessageRequest, _messages_pb2.AckMessageResponse]  # type: ignore[assignment]
     """Acknowledges the caller's delivery of a message; it is not delivered
     again. Only a recipient may acknowledge its own delivery
@@ -272,6 +288,20 @@ class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_messages_pb2.ListPendingMessagesResponse, _abc.Awaitable[_messages_pb2.ListPendingMessagesResponse]]:
         """Lists an agent's unacknowledged messages in sequence order."""
+
+    @_abc_1.abstractmethod
+    def SurfaceMessages(
+        self,
+        request: _messages_pb2.SurfaceMessagesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messages_pb2.SurfaceMessagesResponse, _abc.Awaitable[_messages_pb2.SurfaceMessagesResponse]]:
+        """Returns an agent's unread messages, oldest first, and marks them
+        surfaced, as a coding session's hooks and the MCP tool `read_inbox` show
+        them: a surfaced message counts as acknowledged and is not returned
+        again, unless it was sent with `require_ack` (it then stays pending until
+        acked and comes back at most once per ack wait). Only the agent itself
+        may read its inbox (PERMISSION_DENIED otherwise).
+        """
 
     @_abc_1.abstractmethod
     def AckMessage(
