@@ -321,10 +321,11 @@ def agents_rotate_token(agent_id: str, token: str | None) -> None:
 
 @cli.group()
 def hooks() -> None:
-    """Install or remove the Claude Code hooks that report sessions to envoy-grpc.
+    """Install or remove the Claude Code (or Codex, or Cursor) hooks that report sessions to envoy-grpc.
 
     The hooks run `envoy-grpc hook` (a command hook that forwards each event to the server and
     prints what the server answers) or, with --http, POST to the server's /hooks/claude directly.
+    --codex and --cursor write Codex's and Cursor's hooks.json instead (command hooks only).
     """
 
 
@@ -357,12 +358,77 @@ user_option = click.option("--user", is_flag=True, help="Change ~/.claude/settin
 local_option = click.option(
     "--local", is_flag=True, help="Change the project's .claude/settings.local.json (not committed) instead."
 )
+codex_option = click.option(
+    "--codex",
+    "harness",
+    flag_value="codex",
+    default=None,
+    help="Codex instead of Claude Code: <project>/.codex/hooks.json, or ~/.codex/hooks.json with --user.",
+)
+cursor_option = click.option(
+    "--cursor",
+    "harness",
+    flag_value="cursor",
+    help="Cursor instead of Claude Code: <project>/.cursor/hooks.json, or ~/.cursor/hooks.json with --user.",
+)
+
+
+def _harness_target(harness: str, project: Path | None, user: bool, local: bool) -> Path:
+    from envoy_grpc import harness_install
+
+    if local:
+        raise click.UsageError(
+            "--local is for Claude Code's settings.local.json; leave it out with --" + harness
+        )
+    if user and project is not None:
+        raise click.UsageError(f"--user writes ~/.{harness}/hooks.json; it cannot go with --project")
+    find = harness_install.codex_settings_path if harness == "codex" else harness_install.cursor_settings_path
+    return find(project, user)
+
+
+def _report(path: Path, summary: str, changes: list[str], backup: Path | None) -> None:
+    click.echo(f"{path}: {summary}")
+    for change in changes:
+        click.echo(f"  {change}")
+    if backup:
+        click.echo(f"previous file kept as {backup}")
+
+
+def _install_harness(harness: str, project: Path | None, user: bool, local: bool, use_command: bool) -> None:
+    from envoy_grpc import harness_install, hook_install
+
+    if not use_command:
+        raise click.UsageError(f"{harness.capitalize()} runs command hooks only; leave out --http")
+    path = _harness_target(harness, project, user, local)
+    command = harness_install.command(harness)
+    install = harness_install.codex_install if harness == "codex" else harness_install.cursor_install
+    try:
+        updated, changes = install(_load_hook_settings(path), command)
+    except hook_install.SettingsError as error:
+        raise click.ClickException(f"{path}: {error}; left unchanged") from None
+    if changes:
+        _report(path, f"command hooks running: {command}", changes, hook_install.save_settings(path, updated))
+    else:
+        click.echo(f"{path}: envoy-grpc hooks already installed ({command}); nothing changed")
+    if harness == "codex":
+        line = harness_install.notify_line(harness_install.notify_argv())
+        click.echo(
+            "Codex runs a new or changed hook only once you trust it (/hooks in Codex).\n"
+            "For Codex builds without hooks, or to record turns without them, add this line to the top of "
+            f"~/.codex/config.toml (envoy-grpc does not edit TOML):\n  {line}"
+        )
+        if harness_install.codex_notify_configured():
+            click.echo("note: ~/.codex/config.toml already sets notify; Codex runs only one notify program")
+    else:
+        click.echo("Cursor loads hooks.json when it starts: restart Cursor to apply.")
 
 
 @hooks.command("install")
 @project_option
 @user_option
 @local_option
+@codex_option
+@cursor_option
 @click.option(
     "--command/--http",
     "use_command",
@@ -371,16 +437,23 @@ local_option = click.option(
     help="--command: hooks run `envoy-grpc hook` (reads the hook token itself). --http: Claude Code "
     "POSTs to $ENVOY_URL/hooks/claude itself and needs ENVOY_HOOK_TOKEN in its environment.",
 )
-def hooks_install(project: Path | None, user: bool, local: bool, use_command: bool) -> None:
+def hooks_install(
+    project: Path | None, user: bool, local: bool, use_command: bool, harness: str | None
+) -> None:
     """Add envoy-grpc's hooks to Claude Code's settings, keeping every other hook and setting.
 
     Installing again changes nothing; switching between --command and --http replaces ours.
-    The file is backed up to settings.json.bak before its first change.
+    The file is backed up to settings.json.bak before its first change. --codex and --cursor
+    write Codex's or Cursor's hooks.json the same way (and --codex prints the notify line).
 
     Example: envoy-grpc hooks install --project ~/src/myapp
     """
     from envoy_grpc import hook_install
     from envoy_grpc.client_http import DEFAULT_URL
+
+    if harness:
+        _install_harness(harness, project, user, local, use_command)
+        return
 
     path = _settings_target(project, user, local)
     settings = _load_hook_settings(path)
@@ -423,19 +496,24 @@ def hooks_install(project: Path | None, user: bool, local: bool, use_command: bo
 @project_option
 @user_option
 @local_option
-def hooks_uninstall(project: Path | None, user: bool, local: bool) -> None:
-    """Remove envoy-grpc's hooks from Claude Code's settings, and nothing else.
+@codex_option
+@cursor_option
+def hooks_uninstall(project: Path | None, user: bool, local: bool, harness: str | None) -> None:
+    """Remove envoy-grpc's hooks from Claude Code's (or Codex's, or Cursor's) settings, and nothing else.
 
     Example: envoy-grpc hooks uninstall --user
     """
-    from envoy_grpc import hook_install
+    from envoy_grpc import harness_install, hook_install
 
-    path = _settings_target(project, user, local)
+    path = (
+        _harness_target(harness, project, user, local) if harness else _settings_target(project, user, local)
+    )
     if not path.exists():
         click.echo(f"{path} does not exist; nothing to remove")
         return
+    remove = harness_install.cursor_uninstall if harness == "cursor" else hook_install.uninstall
     try:
-        updated, changes = hook_install.uninstall(_load_hook_settings(path))
+        updated, changes = remove(_load_hook_settings(path))
     except hook_install.SettingsError as error:
         raise click.ClickException(f"{path}: {error}; left unchanged") from None
     if not changes:

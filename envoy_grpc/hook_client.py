@@ -2,7 +2,9 @@
 
 Claude Code runs this once per hook event with the event's JSON on stdin. It POSTs that JSON unchanged to
 `$ENVOY_URL/hooks/claude` with the hook token and prints the server's answer (the hook output JSON) on
-stdout. It fails open: whatever goes wrong (no server, a timeout, a bad payload, an error status, an
+stdout. `--codex` and `--cursor` do the same for Codex's and Cursor's hooks (`/hooks/codex`,
+`/hooks/cursor`); `--codex-notify` is Codex's `notify` program, which gets its JSON as the last argument
+and whose output Codex ignores, so it prints nothing. It fails open: whatever goes wrong (no server, a timeout, a bad payload, an error status, an
 answer that is not a JSON object) it prints nothing and exits 0, so a broken or absent envoy never gets in
 the way of a coding session. `ENVOY_HOOK_DEBUG=1` says what went wrong, in one line on stderr.
 
@@ -35,18 +37,32 @@ else:
 
 DEFAULT_URL = "http://127.0.0.1:9876"
 HOOK_PATH = "/hooks/claude"
+# The harness flags and the route each posts to.
+HARNESS_PATHS = {
+    "--claude": HOOK_PATH,
+    "--codex": "/hooks/codex",
+    "--cursor": "/hooks/cursor",
+    "--codex-notify": "/hooks/codex",
+}
+NOTIFY_FLAG = "--codex-notify"
 # Tells the server which harness process the hook ran in, so `envoy-grpc mcp` can find the session.
 HARNESS_HEADER = "X-Envoy-Harness-Pid"
 DEFAULT_TIMEOUT = 2.0
 HOOK_TOKEN_FILENAME = "hook.token"
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
-USAGE = f"""usage: envoy-grpc hook [--timeout SECONDS]
+USAGE = f"""usage: envoy-grpc hook [--claude | --codex | --cursor] [--timeout SECONDS]
+       envoy-grpc hook --codex-notify [--timeout SECONDS] JSON
 
-Claude Code command hook: reads the hook payload (JSON) on stdin, POSTs it to
+Command hook: reads the hook payload (JSON) on stdin, POSTs it to
 $ENVOY_URL{HOOK_PATH} (default {DEFAULT_URL}) with the hook token, and prints
 the hook output. Prints nothing and exits 0 on any error (fail open).
 
+  --claude           Claude Code's hooks, to {HOOK_PATH} (the default)
+  --codex            Codex's hooks (~/.codex/hooks.json), to /hooks/codex
+  --cursor           Cursor's hooks (.cursor/hooks.json), to /hooks/cursor
+  --codex-notify     Codex's notify program: the JSON is the LAST argument, not
+                     stdin; posts it to /hooks/codex and prints nothing
   --timeout SECONDS  give up after this long [env ENVOY_HOOK_TIMEOUT; default {DEFAULT_TIMEOUT:g}]
 
 Environment: ENVOY_URL, ENVOY_HOOK_TOKEN (else the file {HOOK_TOKEN_FILENAME} in ENVOY_HOME,
@@ -245,7 +261,22 @@ def _on_alarm(signum: int, frame: object) -> None:
     raise HookFailure("timed out")
 
 
-def forward(payload: bytes, env: Mapping[str, str], timeout: float) -> bytes:
+def hook_path(argv: list[str]) -> str:
+    """The route the harness flag names (the last one given wins); /hooks/claude without one."""
+    path = HOOK_PATH
+    for arg in argv:
+        path = HARNESS_PATHS.get(arg, path)
+    return path
+
+
+def notify_payload(argv: list[str]) -> bytes:
+    """`--codex-notify`'s JSON: the last argument (Codex appends it to the configured command)."""
+    if not argv or argv[-1].startswith("--") or argv[-1] == NOTIFY_FLAG:
+        raise HookFailure("--codex-notify needs the notify JSON as its last argument")
+    return argv[-1].encode("utf-8", "surrogateescape")
+
+
+def forward(payload: bytes, env: Mapping[str, str], timeout: float, path: str = HOOK_PATH) -> bytes:
     """Check the payload, POST it, and return the hook output to print (a JSON object, as bytes)."""
     try:
         parsed = json.loads(payload)
@@ -255,7 +286,7 @@ def forward(payload: bytes, env: Mapping[str, str], timeout: float) -> bytes:
         raise HookFailure("stdin is not a JSON object")
     scheme, host, port, prefix = split_url(env.get("ENVOY_URL") or DEFAULT_URL)
     post = post_https if scheme == "https" else post_http
-    status, body = post(host, port, prefix + HOOK_PATH, payload, hook_token(env), timeout)
+    status, body = post(host, port, prefix + path, payload, hook_token(env), timeout)
     if not 200 <= status < 300:
         raise HookFailure(f"the server answered HTTP {status}: {body[:300].decode('utf-8', 'replace')}")
     try:
@@ -290,7 +321,10 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
-            output = forward(sys.stdin.buffer.read(), env, timeout)
+            if NOTIFY_FLAG in args:
+                forward(notify_payload(args), env, timeout, hook_path(args))
+            else:
+                output = forward(sys.stdin.buffer.read(), env, timeout, hook_path(args))
         finally:
             # An alarm that fires before this line raises into the handler below, never past it.
             if use_alarm:

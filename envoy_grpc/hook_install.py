@@ -85,8 +85,8 @@ def handlers_for(command: str | None = None, base_url: str | None = None) -> dic
     return {event: http_handler(base_url) for event in EVENTS}
 
 
-def matcher_group(event: str, handler: dict[str, Any]) -> dict[str, Any]:
-    group: dict[str, Any] = {} if event in NO_MATCHER_EVENTS else {"matcher": "*"}
+def matcher_group(event: str, handler: dict[str, Any], matchers: bool = True) -> dict[str, Any]:
+    group: dict[str, Any] = {} if event in NO_MATCHER_EVENTS or not matchers else {"matcher": "*"}
     group["hooks"] = [handler]
     return group
 
@@ -173,11 +173,14 @@ def _without_ours(groups: list[Any]) -> list[Any]:
     return kept
 
 
-def install(settings: Settings, handlers: Mapping[str, dict[str, Any]]) -> tuple[Settings, list[str]]:
+def install(
+    settings: Settings, handlers: Mapping[str, dict[str, Any]], matchers: bool = True
+) -> tuple[Settings, list[str]]:
     """Settings with one matcher group per event running our handler; returns (new settings, changes).
 
     An event that already has exactly our group is left alone; other handlers of ours (an older path,
-    the other form) are replaced. The input is not modified.
+    the other form) are replaced. Without `matchers` no group gets a "*" matcher (Codex reads it as a
+    regular expression). The input is not modified.
     """
     if not isinstance(settings, dict):
         raise SettingsError("the settings file must hold a JSON object")
@@ -186,7 +189,7 @@ def install(settings: Settings, handlers: Mapping[str, dict[str, Any]]) -> tuple
     changes = []
     for event, handler in handlers.items():
         groups = _groups(hooks, event)
-        wanted = matcher_group(event, handler)
+        wanted = matcher_group(event, handler, matchers)
         ours = _ours_in(groups)
         if len(ours) == 1 and groups[ours[0][0]] == wanted:
             continue

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 SUMMARY_LIMIT = 200
@@ -33,7 +33,12 @@ CATEGORIES = {
     "Task": "agent",
     "WebFetch": "network",
     "WebSearch": "network",
+    "apply_patch": "file_write",
 }
+# Codex's apply_patch names each file it touches on a line of its own.
+_PATCH_FILE = re.compile(r"^\*\*\* (Add|Update|Delete) File: (.+?)\s*$", re.MULTILINE)
+_PATCH_MOVE = re.compile(r"^\*\*\* Move to: (.+?)\s*$", re.MULTILINE)
+_PATCH_WRITE_TYPES = {"Add": "create", "Update": "edit", "Delete": "delete"}
 _TEST_COMMANDS = (
     (re.compile(r"^(?:python3? -m )?pytest\b"), "pytest"),
     (re.compile(r"^cargo (?:test|nextest)\b"), "cargo"),
@@ -42,6 +47,30 @@ _TEST_COMMANDS = (
     (re.compile(r"^make (?:test|check)\b"), "make"),
     (re.compile(r"^(?:uv run |poetry run )?(?:python3? -m )?(?:pytest|unittest)\b"), "pytest"),
 )
+
+
+@dataclass(frozen=True)
+class Harness:
+    """What differs between the coding tools whose hooks the adapter reads (Claude Code, Codex, Cursor)."""
+
+    # The root agent of a session is named `<agent_prefix>-<first 8 characters of the session ID>`.
+    agent_prefix: str
+    kind: str
+    subagent_kind: str
+    # The session's `tool` field.
+    tool: str
+
+
+# Events of the adapter's own, named so that no harness's hook event can collide with them: Codex's
+# notify (a finished turn), and a tool call another event already recorded (only surface messages).
+TURN_COMPLETE = "agent-turn-complete"
+SURFACE_ONLY = "envoy.surface"
+# A translated payload whose answer the harness never shows the agent (Cursor's afterFileEdit...) carries
+# this key as true: it records what it says but surfaces no messages, which would be lost.
+UNSEEN = "envoy_unseen"
+CLAUDE = Harness("claude", "claude", "claude-subagent", "claude-code")
+CODEX = Harness("codex", "codex", "codex-subagent", "codex")
+CURSOR = Harness("cursor", "cursor", "cursor-subagent", "cursor")
 
 
 @dataclass(frozen=True)
@@ -54,6 +83,7 @@ class HookEvent:
     subagent_id: str
     subagent_type: str
     raw: dict[str, Any]
+    harness: Harness = field(default=CLAUDE)
 
     def text(self, key: str) -> str:
         value = self.raw.get(key)
@@ -70,7 +100,7 @@ class HookEvent:
         return os.path.basename(directory.rstrip("/")) or "unknown"
 
 
-def parse(payload: dict[str, Any]) -> HookEvent:
+def parse(payload: dict[str, Any], harness: Harness = CLAUDE) -> HookEvent:
     def text(key: str) -> str:
         value = payload.get(key)
         return value if isinstance(value, str) else ""
@@ -82,6 +112,7 @@ def parse(payload: dict[str, Any]) -> HookEvent:
         subagent_id=text("agent_id"),
         subagent_type=text("agent_type"),
         raw=payload,
+        harness=harness,
     )
 
 
@@ -96,8 +127,42 @@ def digest(value: Any) -> str:
     return hashlib.sha256(encoded).hexdigest()[:16]
 
 
+def category(tool_name: str) -> str:
+    """The tool category of a tool name; MCP tools (`mcp__server__tool`, Cursor's `MCP:tool`) are `mcp`."""
+    if tool_name.startswith(("mcp__", "MCP:")):
+        return "mcp"
+    return CATEGORIES.get(tool_name, "other")
+
+
+def patch_text(tool_input: dict[str, Any]) -> str:
+    """The apply_patch envelope in a tool input, whichever key carries it (`input`, `patch`, `command`)."""
+    for value in tool_input.values():
+        if isinstance(value, list):
+            value = next((v for v in value if isinstance(v, str) and "*** Begin Patch" in v), "")
+        if isinstance(value, str) and "*** Begin Patch" in value:
+            return value
+    return ""
+
+
+def patch_files(patch: str) -> list[tuple[str, str]]:
+    """(path, write type) for each file an apply_patch envelope touches: `create` for `*** Add File`,
+    `edit` for `*** Update File` (and the target of a `*** Move to`), `delete` for `*** Delete File`."""
+    found = {path: _PATCH_WRITE_TYPES[verb] for verb, path in _PATCH_FILE.findall(patch)}
+    for target in _PATCH_MOVE.findall(patch):
+        found.setdefault(target, "create")
+    return sorted(found.items())
+
+
+def file_writes(tool_name: str, tool_input: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path, write type) for each file a file-writing tool call changed; [] for any other tool."""
+    if tool_name == "apply_patch":
+        return patch_files(patch_text(tool_input))
+    write_type = FILE_WRITE_TOOLS.get(tool_name)
+    return [(path, write_type) for path in file_paths(tool_input)] if write_type else []
+
+
 def file_paths(tool_input: dict[str, Any]) -> list[str]:
-    paths: list[str] = []
+    paths: list[str] = [path for path, _ in patch_files(patch_text(tool_input))]
     for key in ("file_path", "notebook_path", "path"):
         value = tool_input.get(key)
         if isinstance(value, str) and value:
@@ -114,8 +179,10 @@ def input_summary(tool_name: str, tool_input: dict[str, Any]) -> str:
     paths = file_paths(tool_input)
     if tool_name in ("Read", "NotebookRead") and paths:
         return f"read {paths[0]}"
-    if tool_name in FILE_WRITE_TOOLS and paths:
-        return f"write {paths[0]}"
+    if (tool_name in FILE_WRITE_TOOLS or tool_name == "apply_patch") and paths:
+        return (
+            f"write {', '.join(paths)}" if len(paths) <= 3 else f"write {paths[0]} and {len(paths) - 1} more"
+        )
     if tool_name in ("Glob", "Grep"):
         return f"{tool_name.lower()} {tool_input.get('pattern', '')}".strip()
     return short(json.dumps(tool_input, sort_keys=True, default=str), COMMAND_LIMIT)

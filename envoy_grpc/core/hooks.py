@@ -1,4 +1,8 @@
-"""The Claude Code hook adapter: one raw hook payload in, the records it implies, hook output out.
+"""The hook adapter: one raw hook payload in, the records it implies, hook output out.
+
+It speaks Claude Code's payloads; Codex's are the same shape, and Cursor's are translated to it first
+(core/harness_payloads.py). `HookEvent.harness` carries what differs: agent names, kinds, the session's
+tool.
 
 Each event becomes what it means (peers.md §4): SessionStart opens the session and its agent;
 UserPromptSubmit records the prompt; PostToolUse records the tool call, the file writes of
@@ -12,12 +16,17 @@ Push into the session: SessionStart, UserPromptSubmit, PostToolUse and SubagentS
 agent's unread messages as `hookSpecificOutput.additionalContext`, marking them surfaced. An urgent
 message keeps a Stop from ending the turn (`decision: block`), unless Stop is already the result of
 such a block (`stop_hook_active`).
+
+PreToolUse asks `pre_tool_check` whether the call may run; Codex's notify (`agent-turn-complete`) records
+the turn's prompt unless its UserPromptSubmit already did, and ends the turn as Stop does.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from envoy_grpc import errors
@@ -38,10 +47,18 @@ from envoy_grpc.store.session_types import (
     SessionEnd,
 )
 
-TOOL = "claude-code"
 SURFACE_LIMIT = 20
 CONTEXT_EVENTS = {"SessionStart", "UserPromptSubmit", "PostToolUse", "SubagentStart"}
+# How many (session, turn) pairs with a recorded prompt to remember, so notify does not record it again.
+PROMPTED_TURNS = 4096
 Output = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolVerdict:
+    """An objection to a tool call, from `HookAdapter.pre_tool_check`: the call is denied with `reason`."""
+
+    reason: str
 
 
 def message_text(delivery: DeliveryView) -> str:
@@ -103,9 +120,12 @@ class HookAdapter:
         self.harnesses = HarnessSessions()
         # Sessions this process has opened (or found open): no write to check them again.
         self._open: set[str] = set()
+        # Codex turns whose prompt UserPromptSubmit recorded (payload `turn_id`), oldest first.
+        self._prompted: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._handlers: dict[str, Callable[[Caller, hp.HookEvent, HookIdentity], Awaitable[Output]]] = {
             "SessionStart": self._session_start,
             "UserPromptSubmit": self._prompt,
+            "PreToolUse": self._pre_tool_use,
             "PostToolUse": self._tool_used,
             "PostToolUseFailure": self._tool_failed,
             "SubagentStart": self._subagent_start,
@@ -114,15 +134,27 @@ class HookAdapter:
             "SessionEnd": self._session_end,
             "PreCompact": self._logged("pre_compact", ("trigger", "custom_instructions")),
             "Notification": self._logged("notification", ("message", "title", "notification_type")),
+            hp.TURN_COMPLETE: self._turn_complete,
+            hp.SURFACE_ONLY: self._surface_only,
         }
 
-    async def handle(self, caller: Caller, payload: dict[str, Any], harness_pid: int | None = None) -> Output:
+    @staticmethod
+    def authorize(caller: Caller) -> None:
         if not (caller.is_operator or caller.role == "hook"):
             raise errors.permission_denied(
                 "hook payloads are accepted only with the hook token (hook.token in the data directory)",
                 reason="HOOK_TOKEN_REQUIRED",
             )
-        event = hp.parse(payload)
+
+    async def handle(
+        self,
+        caller: Caller,
+        payload: dict[str, Any],
+        harness_pid: int | None = None,
+        harness: hp.Harness = hp.CLAUDE,
+    ) -> Output:
+        self.authorize(caller)
+        event = hp.parse(payload, harness)
         missing = [
             f"payload.{k}"
             for k, v in (("session_id", event.session_id), ("hook_event_name", event.name))
@@ -172,9 +204,11 @@ class HookAdapter:
             caller,
             NewSession(
                 session_id=identity.session_id,
-                agent=TOOL if not identity.parent_session_id else event.subagent_type or "subagent",
+                agent=event.harness.tool
+                if not identity.parent_session_id
+                else event.subagent_type or "subagent",
                 project=event.project,
-                tool=TOOL,
+                tool=event.harness.tool,
                 trigger=event.text("source") or ("subagent" if identity.parent_session_id else "cli"),
                 model=event.text("model") or None,
                 parent_session_id=identity.parent_session_id,
@@ -185,7 +219,7 @@ class HookAdapter:
         self._open.add(identity.session_id)
 
     async def _surface(self, event: hp.HookEvent, identity: HookIdentity) -> Output:
-        if event.name not in CONTEXT_EVENTS:
+        if event.name not in CONTEXT_EVENTS or event.raw.get(hp.UNSEEN) is True:
             return {}
         deliveries = await self.messaging.surface(identity.agent_id, SURFACE_LIMIT)
         return with_context(event.name, context_block(identity.agent_id, deliveries))
@@ -203,6 +237,10 @@ class HookAdapter:
         )
 
     async def _prompt(self, caller: Caller, event: hp.HookEvent, identity: HookIdentity) -> Output:
+        await self._record_prompt(caller, event, identity)
+        return await self._surface(event, identity)
+
+    async def _record_prompt(self, caller: Caller, event: hp.HookEvent, identity: HookIdentity) -> None:
         await self._ensure_session(caller, event, identity)
         prompt = event.text("prompt")
         await self.sessions.record_prompt(
@@ -215,7 +253,11 @@ class HookAdapter:
             ),
             agent_id=identity.agent_id,
         )
-        return await self._surface(event, identity)
+        turn_id = event.text("turn_id")
+        if turn_id:
+            self._prompted[(identity.session_id, turn_id)] = None
+            while len(self._prompted) > PROMPTED_TURNS:
+                self._prompted.popitem(last=False)
 
     # -- tools ---------------------------------------------------------------------------------
 
@@ -238,27 +280,25 @@ class HookAdapter:
                 input_summary=hp.input_summary(tool_name, tool_input),
                 output_hash=hp.digest(response),
                 output_summary=hp.output_summary(response),
-                tool_category=hp.CATEGORIES.get(tool_name, "other"),
+                tool_category=hp.category(tool_name),
                 file_paths=paths,
                 input_tokens_est=hp.tokens_estimate(response)
-                if hp.CATEGORIES.get(tool_name) == "file_read" and not failed
+                if hp.category(tool_name) == "file_read" and not failed
                 else None,
             ),
             agent_id=identity.agent_id,
         )
-        write_type = hp.FILE_WRITE_TOOLS.get(tool_name)
-        if write_type and not failed:
-            for path in paths:
-                await self.sessions.record_file_write(
-                    caller,
-                    NewFileWrite(
-                        session_id=identity.session_id,
-                        file_path=path,
-                        write_type=write_type,
-                        tool_use_id=tool_use_id,
-                    ),
-                    agent_id=identity.agent_id,
-                )
+        for path, write_type in [] if failed else hp.file_writes(tool_name, tool_input):
+            await self.sessions.record_file_write(
+                caller,
+                NewFileWrite(
+                    session_id=identity.session_id,
+                    file_path=path,
+                    write_type=write_type,
+                    tool_use_id=tool_use_id,
+                ),
+                agent_id=identity.agent_id,
+            )
         command = str(tool_input.get("command", "")) if tool_name == "Bash" else ""
         suite = hp.test_suite(command) if command else None
         if suite:
@@ -276,10 +316,36 @@ class HookAdapter:
                 agent_id=identity.agent_id,
             )
 
+    async def pre_tool_check(
+        self, caller: Caller, event: hp.HookEvent, identity: HookIdentity
+    ) -> ToolVerdict | None:
+        """Whether the tool call a PreToolUse announces may run: None lets it, a verdict denies it.
+
+        The seam for checks at edit time (a file lease held by another agent, for Edit/Write-like tools:
+        `hp.file_writes(tool_name, tool_input)` names the files). Today nothing objects.
+        """
+        return None
+
+    async def _pre_tool_use(self, caller: Caller, event: hp.HookEvent, identity: HookIdentity) -> Output:
+        verdict = await self.pre_tool_check(caller, event, identity)
+        if verdict is None:
+            return {}  # no opinion: the harness's own permission rules decide
+        return {
+            "hookSpecificOutput": {
+                "hookEventName": event.name,
+                "permissionDecision": "deny",
+                "permissionDecisionReason": verdict.reason,
+            }
+        }
+
     async def _tool_used(self, caller: Caller, event: hp.HookEvent, identity: HookIdentity) -> Output:
         response = event.raw.get("tool_response", event.raw.get("tool_result"))
         await self._record_tool(caller, event, identity, response, hp.failed(response))
         return await self._surface(event, identity)
+
+    async def _surface_only(self, caller: Caller, event: hp.HookEvent, identity: HookIdentity) -> Output:
+        await self._ensure_session(caller, event, identity)
+        return await self._surface(replace(event, name="PostToolUse"), identity)
 
     async def _tool_failed(self, caller: Caller, event: hp.HookEvent, identity: HookIdentity) -> Output:
         await self._record_tool(caller, event, identity, event.raw.get("error") or "failed", True)
@@ -347,6 +413,17 @@ class HookAdapter:
             if urgent:
                 reason = context_block(identity.agent_id, urgent) + "\nRead and act on these before you stop."
                 return {"decision": "block", "reason": reason}
+        await self._ensure_session(caller, event, identity)
+        await self.sessions.end_session(
+            caller, SessionEnd(identity.session_id, "stop"), agent_id=identity.agent_id
+        )
+        self._open.discard(identity.session_id)
+        return {}
+
+    async def _turn_complete(self, caller: Caller, event: hp.HookEvent, identity: HookIdentity) -> Output:
+        """Codex's notify: the turn's prompt (unless UserPromptSubmit recorded it), then the end of the turn."""
+        if event.text("prompt") and (identity.session_id, event.text("turn_id")) not in self._prompted:
+            await self._record_prompt(caller, event, identity)
         await self._ensure_session(caller, event, identity)
         await self.sessions.end_session(
             caller, SessionEnd(identity.session_id, "stop"), agent_id=identity.agent_id

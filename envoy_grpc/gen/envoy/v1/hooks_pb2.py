@@ -27,7 +27,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x65nvoy/v1/hooks.proto\x12\x08\x65nvoy.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"4\n\x17ResolveHookAgentRequest\x12\x19\n\x0bharness_pid\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"`\n\x18ResolveHookAgentResponse\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12\r\n\x05token\x18\x04 \x01(\t\"I\n\x17HandleClaudeHookRequest\x12.\n\x07payload\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\"C\n\x18HandleClaudeHookResponse\x12\'\n\x06output\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct2\x91\x02\n\x0bHookService\x12\x81\x01\n\x10HandleClaudeHook\x12!.envoy.v1.HandleClaudeHookRequest\x1a\".envoy.v1.HandleClaudeHookResponse\"&\x82\xd3\xe4\x93\x02 \"\r/hooks/claude:\x07payloadb\x06output\x12~\n\x10ResolveHookAgent\x12!.envoy.v1.ResolveHookAgentRequest\x1a\".envoy.v1.ResolveHookAgentResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/hooks/agents/{harness_pid}BR\n\x10\x64\x65v.envoygrpc.v1P\x01Z<github.com/envoy-grpc/envoy-grpc/clients/go/envoy/v1;envoyv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x65nvoy/v1/hooks.proto\x12\x08\x65nvoy.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"4\n\x17ResolveHookAgentRequest\x12\x19\n\x0bharness_pid\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"`\n\x18ResolveHookAgentResponse\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12\r\n\x05token\x18\x04 \x01(\t\"I\n\x17HandleClaudeHookRequest\x12.\n\x07payload\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\"C\n\x18HandleClaudeHookResponse\x12\'\n\x06output\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"H\n\x16HandleCodexHookRequest\x12.\n\x07payload\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\"B\n\x17HandleCodexHookResponse\x12\'\n\x06output\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"I\n\x17HandleCursorHookRequest\x12.\n\x07payload\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\"C\n\x18HandleCursorHookResponse\x12\'\n\x06output\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct2\x94\x04\n\x0bHookService\x12\x81\x01\n\x10HandleClaudeHook\x12!.envoy.v1.HandleClaudeHookRequest\x1a\".envoy.v1.HandleClaudeHookResponse\"&\x82\xd3\xe4\x93\x02 \"\r/hooks/claude:\x07payloadb\x06output\x12}\n\x0fHandleCodexHook\x12 .envoy.v1.HandleCodexHookRequest\x1a!.envoy.v1.HandleCodexHookResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x0c/hooks/codex:\x07payloadb\x06output\x12\x81\x01\n\x10HandleCursorHook\x12!.envoy.v1.HandleCursorHookRequest\x1a\".envoy.v1.HandleCursorHookResponse\"&\x82\xd3\xe4\x93\x02 \"\r/hooks/cursor:\x07payloadb\x06output\x12~\n\x10ResolveHookAgent\x12!.envoy.v1.ResolveHookAgentRequest\x1a\".envoy.v1.ResolveHookAgentResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/hooks/agents/{harness_pid}BR\n\x10\x64\x65v.envoygrpc.v1P\x01Z<github.com/envoy-grpc/envoy-grpc/clients/go/envoy/v1;envoyv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,8 +39,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESOLVEHOOKAGENTREQUEST'].fields_by_name['harness_pid']._serialized_options = b'\342A\001\002'
   _globals['_HANDLECLAUDEHOOKREQUEST'].fields_by_name['payload']._loaded_options = None
   _globals['_HANDLECLAUDEHOOKREQUEST'].fields_by_name['payload']._serialized_options = b'\342A\001\002'
+  _globals['_HANDLECODEXHOOKREQUEST'].fields_by_name['payload']._loaded_options = None
+  _globals['_HANDLECODEXHOOKREQUEST'].fields_by_name['payload']._serialized_options = b'\342A\001\002'
+  _globals['_HANDLECURSORHOOKREQUEST'].fields_by_name['payload']._loaded_options = None
+  _globals['_HANDLECURSORHOOKREQUEST'].fields_by_name['payload']._serialized_options = b'\342A\001\002'
   _globals['_HOOKSERVICE'].methods_by_name['HandleClaudeHook']._loaded_options = None
   _globals['_HOOKSERVICE'].methods_by_name['HandleClaudeHook']._serialized_options = b'\202\323\344\223\002 \"\r/hooks/claude:\007payloadb\006output'
+  _globals['_HOOKSERVICE'].methods_by_name['HandleCodexHook']._loaded_options = None
+  _globals['_HOOKSERVICE'].methods_by_name['HandleCodexHook']._serialized_options = b'\202\323\344\223\002\037\"\014/hooks/codex:\007payloadb\006output'
+  _globals['_HOOKSERVICE'].methods_by_name['HandleCursorHook']._loaded_options = None
+  _globals['_HOOKSERVICE'].methods_by_name['HandleCursorHook']._serialized_options = b'\202\323\344\223\002 \"\r/hooks/cursor:\007payloadb\006output'
   _globals['_HOOKSERVICE'].methods_by_name['ResolveHookAgent']._loaded_options = None
   _globals['_HOOKSERVICE'].methods_by_name['ResolveHookAgent']._serialized_options = b'\202\323\344\223\002\035\022\033/hooks/agents/{harness_pid}'
   _globals['_RESOLVEHOOKAGENTREQUEST']._serialized_start=127
@@ -51,6 +59,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HANDLECLAUDEHOOKREQUEST']._serialized_end=352
   _globals['_HANDLECLAUDEHOOKRESPONSE']._serialized_start=354
   _globals['_HANDLECLAUDEHOOKRESPONSE']._serialized_end=421
-  _globals['_HOOKSERVICE']._serialized_start=424
-  _globals['_HOOKSERVICE']._serialized_end=697
+  _globals['_HANDLECODEXHOOKREQUEST']._serialized_start=423
+  _globals['_HANDLECODEXHOOKREQUEST']._serialized_end=495
+  _globals['_HANDLECODEXHOOKRESPONSE']._serialized_start=497
+  _globals['_HANDLECODEXHOOKRESPONSE']._serialized_end=563
+  _globals['_HANDLECURSORHOOKREQUEST']._serialized_start=565
+  _globals['_HANDLECURSORHOOKREQUEST']._serialized_end=638
+  _globals['_HANDLECURSORHOOKRESPONSE']._serialized_start=640
+  _globals['_HANDLECURSORHOOKRESPONSE']._serialized_end=707
+  _globals['_HOOKSERVICE']._serialized_start=710
+  _globals['_HOOKSERVICE']._serialized_end=1242
 # @@protoc_insertion_point(module_scope)

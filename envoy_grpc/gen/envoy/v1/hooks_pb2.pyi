@@ -118,6 +118,79 @@ call or a prompt. When the server cannot handle a hook, the call fails and
 Claude Code treats the failed http hook as a non-blocking error and carries
 on; `envoy-grpc hook` prints nothing and exits 0 on any error, on timeout
 and when the server is unreachable.
+
+Codex. Codex's lifecycle hooks (`~/.codex/hooks.json` or
+`<repo>/.codex/hooks.json`, the same shape as Claude Code's `hooks`
+settings) send Claude Code's payload shape with a `turn_id`, and read the
+same outputs; HookService.HandleCodexHook (`POST /hooks/codex`) records
+them exactly as described above for Claude Code, with these differences:
+- The session's agent is `codex-<first 8 characters of session_id>`, kind
+  `codex` (subagents: kind the payload's `agent_type`, else
+  `codex-subagent`); the session's `tool` and `agent` are `codex`.
+- The shell tool is recorded as `Bash` whatever the Codex build calls it
+  (`shell`, `local_shell`, `exec_command`, `unified_exec`), its command an
+  argv such as `["bash", "-lc", "pytest -q"]` made one line (`pytest -q`),
+  so test runs are recognised as for Claude Code.
+- `apply_patch` (category `file_write`) records a file write for each
+  file its patch names: `*** Add File: p` as `create`, `*** Update File:
+  p` as `edit`, `*** Delete File: p` as `delete`, and the target of a
+  `*** Move to: p` as `create`. MCP tools (`mcp__<server>__<tool>`) are
+  category `mcp` (for Claude Code too).
+- `PermissionRequest` records nothing and returns `{}`, which leaves the
+  decision to Codex.
+- The notify program's JSON (`notify = [...]` in `~/.codex/config.toml`;
+  Codex appends it as the last argument), `{"type":
+  "agent-turn-complete", "thread-id", "turn-id", "cwd", "client",
+  "input-messages": [...], "last-assistant-message"}`, is a finished turn:
+  the session is `thread-id` (the same ID the hooks call `session_id`);
+  it records the last input message as a prompt (as UserPromptSubmit
+  does) unless a UserPromptSubmit with the same `turn_id` was already
+  recorded by this server process, then ends the session with
+  `exit_status` `stop` as Stop does. Returns `{}` (Codex ignores a notify
+  program's output).
+
+Cursor. Cursor's hooks (`.cursor/hooks.json`, `{"version": 1, "hooks":
+{"<camelCaseEvent>": [{"command": "..."}]}}`) send `conversation_id`,
+`generation_id`, `workspace_roots` and `hook_event_name` with every
+event. HookService.HandleCursorHook (`POST /hooks/cursor`) records them
+onto the same records: the session is `conversation_id`, its agent
+`cursor-<first 8 characters>` (kind `cursor`, tool `cursor`), the project
+the last component of `workspace_roots[0]`. Events, what each records
+and what it returns:
+- `sessionStart`: as SessionStart (source `startup`); returns
+  `{"additional_context": <the agent's ID and unread messages>}`.
+- `sessionEnd` (`reason`): as SessionEnd; returns `{}`.
+- `beforeSubmitPrompt` (`prompt`): records the prompt as
+  UserPromptSubmit; returns `{"continue": true}`. Cursor shows the agent
+  nothing from this event, so unread messages are not surfaced here.
+- `beforeShellExecution` (`command`, `cwd`), `beforeMCPExecution`
+  (`tool_name`, `tool_input`) and `preToolUse` (`tool_name`,
+  `tool_input`): as PreToolUse; record nothing and return
+  `{"permission": "allow"}` (`{"permission": "deny", "user_message",
+  "agent_message"}` when the server objects to the call).
+- `afterShellExecution` (`command`, `output`): records a `Bash` tool call
+  with the output as its output summary, and a test run for a test
+  command. Returns `{}`.
+- `afterMCPExecution` (`tool_name`, `tool_input`, `result_json`): records
+  a tool call `MCP:<tool_name>`, category `mcp`. Returns `{}`.
+- `beforeReadFile` (`file_path`, `content`): records a `Read` tool call
+  (the only sign of a read Cursor gives; the content counts towards the
+  knowledge savings estimate). Returns `{"permission": "allow"}`.
+- `afterFileEdit` (`file_path`, `edits`): records an `Edit` tool call and
+  a file write (`write_type` `edit`). Returns `{}`.
+- `postToolUse` (`tool_name`, `tool_input`, `tool_output`): for a tool the
+  events above do not cover (Grep, Task, WebFetch, …) records the tool
+  call; for Shell, Read, Write, Edit, StrReplace, MultiEdit and Delete it
+  records nothing, so no call counts twice. Either way returns
+  `{"additional_context": <unread messages>}` when there are any.
+- `stop` (`status`, `loop_count`): as Stop, with `loop_count` above 0
+  taken as `stop_hook_active`; an unread urgent message returns
+  `{"followup_message": <the messages>}`, which Cursor sends as the next
+  prompt; otherwise ends the turn and returns `{}`.
+- Any other event records nothing (`subagentStart` answers
+  `{"permission": "allow"}`, the others `{}`).
+Cursor's older events carry no tool call ID: the server derives one from
+`generation_id` and the call, so a repeated payload is recorded once.
 """
 
 from google.protobuf import descriptor as _descriptor
@@ -250,3 +323,117 @@ class HandleClaudeHookResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___HandleClaudeHookResponse: _TypeAlias = HandleClaudeHookResponse  # noqa: Y015
+
+@_typing.final
+class HandleCodexHookRequest(_message.Message):
+    """The request of HookService.HandleCodexHook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYLOAD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def payload(self) -> _struct_pb2.Struct:
+        """The payload exactly as Codex sends it: a hook event on stdin
+        (`{"session_id": "…", "turn_id": "…", "hook_event_name": "PostToolUse",
+        "tool_name": "apply_patch", "tool_input": {…}, "tool_response": …,
+        "cwd": "…"}`) or the notify program's last argument (`{"type":
+        "agent-turn-complete", "thread-id": "…", …}`). At most 1 MiB of JSON.
+        """
+
+    def __init__(
+        self,
+        *,
+        payload: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HandleCodexHookRequest: _TypeAlias = HandleCodexHookRequest  # noqa: Y015
+
+@_typing.final
+class HandleCodexHookResponse(_message.Message):
+    """The response of HookService.HandleCodexHook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def output(self) -> _struct_pb2.Struct:
+        """The hook output for Codex, in the keys Codex shares with Claude Code:
+        empty (`{}`) when there is nothing to say; `{"hookSpecificOutput":
+        {"hookEventName", "additionalContext"}}` to add context; `{"decision":
+        "block", "reason"}` to keep a Stop from ending the turn.
+        """
+
+    def __init__(
+        self,
+        *,
+        output: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["output", b"output"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["output", b"output"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HandleCodexHookResponse: _TypeAlias = HandleCodexHookResponse  # noqa: Y015
+
+@_typing.final
+class HandleCursorHookRequest(_message.Message):
+    """The request of HookService.HandleCursorHook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYLOAD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def payload(self) -> _struct_pb2.Struct:
+        """The hook payload exactly as Cursor sends it on stdin, such as
+        `{"conversation_id": "…", "generation_id": "…", "workspace_roots":
+        ["/home/dev/app"], "hook_event_name": "afterFileEdit", "file_path": "…",
+        "edits": [...]}`. At most 1 MiB of JSON.
+        """
+
+    def __init__(
+        self,
+        *,
+        payload: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HandleCursorHookRequest: _TypeAlias = HandleCursorHookRequest  # noqa: Y015
+
+@_typing.final
+class HandleCursorHookResponse(_message.Message):
+    """The response of HookService.HandleCursorHook."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def output(self) -> _struct_pb2.Struct:
+        """The hook output in Cursor's keys: `{"permission": "allow"}` for the
+        before-events and preToolUse; `{"continue": true}` for
+        beforeSubmitPrompt; `{"followup_message"}` when a stop must not end the
+        turn; `{"additional_context"}` at sessionStart and postToolUse when there
+        are unread messages; `{}` otherwise.
+        """
+
+    def __init__(
+        self,
+        *,
+        output: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["output", b"output"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["output", b"output"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HandleCursorHookResponse: _TypeAlias = HandleCursorHookResponse  # noqa: Y015

@@ -41,6 +41,16 @@ class HookServiceStub:
                 request_serializer=envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookRequest.SerializeToString,
                 response_deserializer=envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookResponse.FromString,
                 _registered_method=True)
+        self.HandleCodexHook = channel.unary_unary(
+                '/envoy.v1.HookService/HandleCodexHook',
+                request_serializer=envoy_dot_v1_dot_hooks__pb2.HandleCodexHookRequest.SerializeToString,
+                response_deserializer=envoy_dot_v1_dot_hooks__pb2.HandleCodexHookResponse.FromString,
+                _registered_method=True)
+        self.HandleCursorHook = channel.unary_unary(
+                '/envoy.v1.HookService/HandleCursorHook',
+                request_serializer=envoy_dot_v1_dot_hooks__pb2.HandleCursorHookRequest.SerializeToString,
+                response_deserializer=envoy_dot_v1_dot_hooks__pb2.HandleCursorHookResponse.FromString,
+                _registered_method=True)
         self.ResolveHookAgent = channel.unary_unary(
                 '/envoy.v1.HookService/ResolveHookAgent',
                 request_serializer=envoy_dot_v1_dot_hooks__pb2.ResolveHookAgentRequest.SerializeToString,
@@ -78,6 +88,40 @@ class HookServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HandleCodexHook(self, request, context):
+        """Handles one Codex hook event or one notify JSON (see "Codex" at the top
+        of this file) and returns the hook output for Codex, in Claude Code's
+        keys (Codex reads the same). Over HTTP the request body is Codex's
+        payload and the response body the output (`{}` when there is nothing to
+        say).
+
+        Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+        `payload.session_id` or `payload.hook_event_name` when a hook payload
+        lacks one, and `payload.thread-id` when a notify JSON lacks it; nothing
+        is recorded then. Commits before returning, and is as safe to repeat as
+        HandleClaudeHook; a repeated notify records its prompt again unless the
+        turn's UserPromptSubmit was recorded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HandleCursorHook(self, request, context):
+        """Handles one Cursor hook event (see "Cursor" at the top of this file)
+        and returns the hook output in Cursor's own keys (`permission`,
+        `continue`, `followup_message`, `additional_context`). Over HTTP the
+        request body is Cursor's payload and the response body the output.
+
+        Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+        `payload.conversation_id` or `payload.hook_event_name` when one is
+        missing or not a string; nothing is recorded then. Commits before
+        returning; repeating a payload is safe for every event but
+        `beforeSubmitPrompt`, which records its prompt again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ResolveHookAgent(self, request, context):
         """Finds the agent of the coding session running in a harness process, so
         that a tool server the same harness started (the MCP server,
@@ -103,6 +147,16 @@ def add_HookServiceServicer_to_server(servicer, server):
                     servicer.HandleClaudeHook,
                     request_deserializer=envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookRequest.FromString,
                     response_serializer=envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookResponse.SerializeToString,
+            ),
+            'HandleCodexHook': grpc.unary_unary_rpc_method_handler(
+                    servicer.HandleCodexHook,
+                    request_deserializer=envoy_dot_v1_dot_hooks__pb2.HandleCodexHookRequest.FromString,
+                    response_serializer=envoy_dot_v1_dot_hooks__pb2.HandleCodexHookResponse.SerializeToString,
+            ),
+            'HandleCursorHook': grpc.unary_unary_rpc_method_handler(
+                    servicer.HandleCursorHook,
+                    request_deserializer=envoy_dot_v1_dot_hooks__pb2.HandleCursorHookRequest.FromString,
+                    response_serializer=envoy_dot_v1_dot_hooks__pb2.HandleCursorHookResponse.SerializeToString,
             ),
             'ResolveHookAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveHookAgent,
@@ -139,6 +193,60 @@ class HookService:
             '/envoy.v1.HookService/HandleClaudeHook',
             envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookRequest.SerializeToString,
             envoy_dot_v1_dot_hooks__pb2.HandleClaudeHookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HandleCodexHook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoy.v1.HookService/HandleCodexHook',
+            envoy_dot_v1_dot_hooks__pb2.HandleCodexHookRequest.SerializeToString,
+            envoy_dot_v1_dot_hooks__pb2.HandleCodexHookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HandleCursorHook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoy.v1.HookService/HandleCursorHook',
+            envoy_dot_v1_dot_hooks__pb2.HandleCursorHookRequest.SerializeToString,
+            envoy_dot_v1_dot_hooks__pb2.HandleCursorHookResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -118,6 +118,79 @@ call or a prompt. When the server cannot handle a hook, the call fails and
 Claude Code treats the failed http hook as a non-blocking error and carries
 on; `envoy-grpc hook` prints nothing and exits 0 on any error, on timeout
 and when the server is unreachable.
+
+Codex. Codex's lifecycle hooks (`~/.codex/hooks.json` or
+`<repo>/.codex/hooks.json`, the same shape as Claude Code's `hooks`
+settings) send Claude Code's payload shape with a `turn_id`, and read the
+same outputs; HookService.HandleCodexHook (`POST /hooks/codex`) records
+them exactly as described above for Claude Code, with these differences:
+- The session's agent is `codex-<first 8 characters of session_id>`, kind
+  `codex` (subagents: kind the payload's `agent_type`, else
+  `codex-subagent`); the session's `tool` and `agent` are `codex`.
+- The shell tool is recorded as `Bash` whatever the Codex build calls it
+  (`shell`, `local_shell`, `exec_command`, `unified_exec`), its command an
+  argv such as `["bash", "-lc", "pytest -q"]` made one line (`pytest -q`),
+  so test runs are recognised as for Claude Code.
+- `apply_patch` (category `file_write`) records a file write for each
+  file its patch names: `*** Add File: p` as `create`, `*** Update File:
+  p` as `edit`, `*** Delete File: p` as `delete`, and the target of a
+  `*** Move to: p` as `create`. MCP tools (`mcp__<server>__<tool>`) are
+  category `mcp` (for Claude Code too).
+- `PermissionRequest` records nothing and returns `{}`, which leaves the
+  decision to Codex.
+- The notify program's JSON (`notify = [...]` in `~/.codex/config.toml`;
+  Codex appends it as the last argument), `{"type":
+  "agent-turn-complete", "thread-id", "turn-id", "cwd", "client",
+  "input-messages": [...], "last-assistant-message"}`, is a finished turn:
+  the session is `thread-id` (the same ID the hooks call `session_id`);
+  it records the last input message as a prompt (as UserPromptSubmit
+  does) unless a UserPromptSubmit with the same `turn_id` was already
+  recorded by this server process, then ends the session with
+  `exit_status` `stop` as Stop does. Returns `{}` (Codex ignores a notify
+  program's output).
+
+Cursor. Cursor's hooks (`.cursor/hooks.json`, `{"version": 1, "hooks":
+{"<camelCaseEvent>": [{"command": "..."}]}}`) send `conversation_id`,
+`generation_id`, `workspace_roots` and `hook_event_name` with every
+event. HookService.HandleCursorHook (`POST /hooks/cursor`) records them
+onto the same records: the session is `conversation_id`, its agent
+`cursor-<first 8 characters>` (kind `cursor`, tool `cursor`), the project
+the last component of `workspace_roots[0]`. Events, what each records
+and what it returns:
+- `sessionStart`: as SessionStart (source `startup`); returns
+  `{"additional_context": <the agent's ID and unread messages>}`.
+- `sessionEnd` (`reason`): as SessionEnd; returns `{}`.
+- `beforeSubmitPrompt` (`prompt`): records the prompt as
+  UserPromptSubmit; returns `{"continue": true}`. Cursor shows the agent
+  nothing from this event, so unread messages are not surfaced here.
+- `beforeShellExecution` (`command`, `cwd`), `beforeMCPExecution`
+  (`tool_name`, `tool_input`) and `preToolUse` (`tool_name`,
+  `tool_input`): as PreToolUse; record nothing and return
+  `{"permission": "allow"}` (`{"permission": "deny", "user_message",
+  "agent_message"}` when the server objects to the call).
+- `afterShellExecution` (`command`, `output`): records a `Bash` tool call
+  with the output as its output summary, and a test run for a test
+  command. Returns `{}`.
+- `afterMCPExecution` (`tool_name`, `tool_input`, `result_json`): records
+  a tool call `MCP:<tool_name>`, category `mcp`. Returns `{}`.
+- `beforeReadFile` (`file_path`, `content`): records a `Read` tool call
+  (the only sign of a read Cursor gives; the content counts towards the
+  knowledge savings estimate). Returns `{"permission": "allow"}`.
+- `afterFileEdit` (`file_path`, `edits`): records an `Edit` tool call and
+  a file write (`write_type` `edit`). Returns `{}`.
+- `postToolUse` (`tool_name`, `tool_input`, `tool_output`): for a tool the
+  events above do not cover (Grep, Task, WebFetch, …) records the tool
+  call; for Shell, Read, Write, Edit, StrReplace, MultiEdit and Delete it
+  records nothing, so no call counts twice. Either way returns
+  `{"additional_context": <unread messages>}` when there are any.
+- `stop` (`status`, `loop_count`): as Stop, with `loop_count` above 0
+  taken as `stop_hook_active`; an unread urgent message returns
+  `{"followup_message": <the messages>}`, which Cursor sends as the next
+  prompt; otherwise ends the turn and returns `{}`.
+- Any other event records nothing (`subagentStart` answers
+  `{"permission": "allow"}`, the others `{}`).
+Cursor's older events carry no tool call ID: the server derives one from
+`generation_id` and the call, so a repeated payload is recorded once.
 """
 
 from collections import abc as _abc
@@ -173,6 +246,32 @@ class HookServiceStub:
     `agent_id` and `tool_use_id`); a repeated UserPromptSubmit, SubagentStop,
     PreCompact or Notification is recorded again.
     """
+    HandleCodexHook: _grpc.UnaryUnaryMultiCallable[_hooks_pb2.HandleCodexHookRequest, _hooks_pb2.HandleCodexHookResponse]
+    """Handles one Codex hook event or one notify JSON (see "Codex" at the top
+    of this file) and returns the hook output for Codex, in Claude Code's
+    keys (Codex reads the same). Over HTTP the request body is Codex's
+    payload and the response body the output (`{}` when there is nothing to
+    say).
+
+    Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+    `payload.session_id` or `payload.hook_event_name` when a hook payload
+    lacks one, and `payload.thread-id` when a notify JSON lacks it; nothing
+    is recorded then. Commits before returning, and is as safe to repeat as
+    HandleClaudeHook; a repeated notify records its prompt again unless the
+    turn's UserPromptSubmit was recorded.
+    """
+    HandleCursorHook: _grpc.UnaryUnaryMultiCallable[_hooks_pb2.HandleCursorHookRequest, _hooks_pb2.HandleCursorHookResponse]
+    """Handles one Cursor hook event (see "Cursor" at the top of this file)
+    and returns the hook output in Cursor's own keys (`permission`,
+    `continue`, `followup_message`, `additional_context`). Over HTTP the
+    request body is Cursor's payload and the response body the output.
+
+    Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+    `payload.conversation_id` or `payload.hook_event_name` when one is
+    missing or not a string; nothing is recorded then. Commits before
+    returning; repeating a payload is safe for every event but
+    `beforeSubmitPrompt`, which records its prompt again.
+    """
     ResolveHookAgent: _grpc.UnaryUnaryMultiCallable[_hooks_pb2.ResolveHookAgentRequest, _hooks_pb2.ResolveHookAgentResponse]
     """Finds the agent of the coding session running in a harness process, so
     that a tool server the same harness started (the MCP server,
@@ -215,6 +314,32 @@ class HookServiceAsyncStub(HookServiceStub):
     PostToolUseFailure, Stop and SessionEnd (keyed by `session_id`,
     `agent_id` and `tool_use_id`); a repeated UserPromptSubmit, SubagentStop,
     PreCompact or Notification is recorded again.
+    """
+    HandleCodexHook: _aio.UnaryUnaryMultiCallable[_hooks_pb2.HandleCodexHookRequest, _hooks_pb2.HandleCodexHookResponse]  # type: ignore[assignment]
+    """Handles one Codex hook event or one notify JSON (see "Codex" at the top
+    of this file) and returns the hook output for Codex, in Claude Code's
+    keys (Codex reads the same). Over HTTP the request body is Codex's
+    payload and the response body the output (`{}` when there is nothing to
+    say).
+
+    Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+    `payload.session_id` or `payload.hook_event_name` when a hook payload
+    lacks one, and `payload.thread-id` when a notify JSON lacks it; nothing
+    is recorded then. Commits before returning, and is as safe to repeat as
+    HandleClaudeHook; a repeated notify records its prompt again unless the
+    turn's UserPromptSubmit was recorded.
+    """
+    HandleCursorHook: _aio.UnaryUnaryMultiCallable[_hooks_pb2.HandleCursorHookRequest, _hooks_pb2.HandleCursorHookResponse]  # type: ignore[assignment]
+    """Handles one Cursor hook event (see "Cursor" at the top of this file)
+    and returns the hook output in Cursor's own keys (`permission`,
+    `continue`, `followup_message`, `additional_context`). Over HTTP the
+    request body is Cursor's payload and the response body the output.
+
+    Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+    `payload.conversation_id` or `payload.hook_event_name` when one is
+    missing or not a string; nothing is recorded then. Commits before
+    returning; repeating a payload is safe for every event but
+    `beforeSubmitPrompt`, which records its prompt again.
     """
     ResolveHookAgent: _aio.UnaryUnaryMultiCallable[_hooks_pb2.ResolveHookAgentRequest, _hooks_pb2.ResolveHookAgentResponse]  # type: ignore[assignment]
     """Finds the agent of the coding session running in a harness process, so
@@ -261,6 +386,44 @@ class HookServiceServicer(metaclass=_abc_1.ABCMeta):
         PostToolUseFailure, Stop and SessionEnd (keyed by `session_id`,
         `agent_id` and `tool_use_id`); a repeated UserPromptSubmit, SubagentStop,
         PreCompact or Notification is recorded again.
+        """
+
+    @_abc_1.abstractmethod
+    def HandleCodexHook(
+        self,
+        request: _hooks_pb2.HandleCodexHookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_hooks_pb2.HandleCodexHookResponse, _abc.Awaitable[_hooks_pb2.HandleCodexHookResponse]]:
+        """Handles one Codex hook event or one notify JSON (see "Codex" at the top
+        of this file) and returns the hook output for Codex, in Claude Code's
+        keys (Codex reads the same). Over HTTP the request body is Codex's
+        payload and the response body the output (`{}` when there is nothing to
+        say).
+
+        Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+        `payload.session_id` or `payload.hook_event_name` when a hook payload
+        lacks one, and `payload.thread-id` when a notify JSON lacks it; nothing
+        is recorded then. Commits before returning, and is as safe to repeat as
+        HandleClaudeHook; a repeated notify records its prompt again unless the
+        turn's UserPromptSubmit was recorded.
+        """
+
+    @_abc_1.abstractmethod
+    def HandleCursorHook(
+        self,
+        request: _hooks_pb2.HandleCursorHookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_hooks_pb2.HandleCursorHookResponse, _abc.Awaitable[_hooks_pb2.HandleCursorHookResponse]]:
+        """Handles one Cursor hook event (see "Cursor" at the top of this file)
+        and returns the hook output in Cursor's own keys (`permission`,
+        `continue`, `followup_message`, `additional_context`). Over HTTP the
+        request body is Cursor's payload and the response body the output.
+
+        Authenticates as HandleClaudeHook does. Returns INVALID_ARGUMENT naming
+        `payload.conversation_id` or `payload.hook_event_name` when one is
+        missing or not a string; nothing is recorded then. Commits before
+        returning; repeating a payload is safe for every event but
+        `beforeSubmitPrompt`, which records its prompt again.
         """
 
     @_abc_1.abstractmethod
