@@ -57,6 +57,13 @@ class Config:
     circuit_cooldown: float = 60.0
     shutdown_grace: float = 5.0
     reader_threads: int = 4
+    # File leases: the time to live when a client asks for none, and the longest one allowed.
+    lease_ttl: float = 15 * 60.0
+    lease_max_ttl: float = 24 * 3600.0
+    # A task claimed by an agent silent (no call, no heartbeat) this long goes back to the board.
+    task_claim_timeout: float = 10 * 60.0
+    # How often expired leases and stale task claims are swept.
+    coordination_sweep_interval: float = 15.0
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -93,6 +100,12 @@ class Config:
             raise ValueError(
                 "--ack-wait must be positive, --max-deliver at least 1, --retention not negative"
             )
+        if not 0 < self.lease_ttl <= self.lease_max_ttl or self.task_claim_timeout <= 0:
+            raise ValueError(
+                "lease_ttl must be positive and at most lease_max_ttl; task_claim_timeout positive"
+            )
+        if self.coordination_sweep_interval <= 0:
+            raise ValueError("coordination_sweep_interval must be positive")
         if self.max_body < 1024:
             raise ValueError(f"--max-body must be at least 1024 bytes, not {self.max_body}")
 

@@ -43,6 +43,11 @@ HTTP_STATUS_BY_REASON: Mapping[str, int] = {
     "AGENT_OFFLINE": 409,
     "FIELD_REQUIRED": 422,
     "FIELD_TYPE": 422,
+    # The task board and leases (envoy's INVALID_TASK_STATE and TASK_ALREADY_CLAIMED were 409).
+    "INVALID_TASK_STATE": 409,
+    "TASK_ALREADY_CLAIMED": 409,
+    "TASK_BLOCKED": 409,
+    "LEASE_ENDED": 409,
 }
 
 

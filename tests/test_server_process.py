@@ -29,6 +29,9 @@ EXPECTED_SERVICES = {
     "envoy.v1.CodeService",
     "envoy.v1.HookService",
     "envoy.v1.SystemService",
+    "envoy.v1.LeaseService",
+    "envoy.v1.TaskService",
+    "envoy.v1.DependencyService",
     "grpc.health.v1.Health",
     "grpc.reflection.v1alpha.ServerReflection",
 }

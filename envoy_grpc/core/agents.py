@@ -9,8 +9,9 @@ transaction; the directory is a view, not the authority.
 from __future__ import annotations
 
 import base64
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,6 +27,10 @@ ONLINE_WINDOW = 300.0
 MAX_NAME = 200
 MAX_KIND = 100
 STATES = ("working", "blocked", "waiting_review", "idle")
+
+log = logging.getLogger(__name__)
+# Called after a retirement has committed, with every agent it retired (file leases listen).
+RetireListener = Callable[[list[str]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,11 @@ class AgentRegistry:
         self._recent: dict[str, float] = {}
         self._open_streams: dict[str, int] = {}
         self._active = 0
+        self._retire_listeners: list[RetireListener] = []
+
+    def on_retire(self, listener: RetireListener) -> None:
+        """Call `listener` with the retired agents' IDs after each retirement commits."""
+        self._retire_listeners.append(listener)
 
     async def load(self) -> None:
         for row in await self.db.read(store.load_all):
@@ -203,6 +213,11 @@ class AgentRegistry:
                 del self._active_roots[row.name]
             self._agents[retired_id] = replace(row, lifecycle="retired", retired_at=now, token_hash=None)
             self.circuits.forget(retired_id)
+        for listener in self._retire_listeners:
+            try:
+                await listener(affected)
+            except Exception:  # the retirement stands; what listeners hold also checks is_active
+                log.exception("a retire listener failed for %s", affected)
         return affected
 
     async def rotate_token(self, caller: Caller, agent_id: str) -> str:

@@ -23,34 +23,43 @@ from envoy_grpc.core.auth import Authenticator
 from envoy_grpc.core.bus import Bus
 from envoy_grpc.core.circuit import CircuitBreakers
 from envoy_grpc.core.code import Code
+from envoy_grpc.core.dependencies import Dependencies
 from envoy_grpc.core.graph import Graph
 from envoy_grpc.core.graph_projector import GraphProjector
 from envoy_grpc.core.hook_identity import HookIdentities
 from envoy_grpc.core.hooks import HookAdapter
 from envoy_grpc.core.knowledge import Knowledge
+from envoy_grpc.core.leases import Leases, LeaseSettings
 from envoy_grpc.core.messaging import DeliverySettings, Messaging
 from envoy_grpc.core.sessions import Sessions
+from envoy_grpc.core.tasks import Tasks, TaskSettings
 from envoy_grpc.gen.envoy.v1 import (
     agents_pb2_grpc,
     code_pb2_grpc,
+    dependencies_pb2_grpc,
     graph_pb2_grpc,
     hooks_pb2_grpc,
     knowledge_pb2_grpc,
+    leases_pb2_grpc,
     messages_pb2_grpc,
     sessions_pb2_grpc,
     system_pb2_grpc,
+    tasks_pb2_grpc,
 )
 from envoy_grpc.server import methods, reflection
 from envoy_grpc.server.interceptor import EnvoyInterceptor
 from envoy_grpc.services import unimplemented
 from envoy_grpc.services.agents import AgentService
 from envoy_grpc.services.code import CodeService
+from envoy_grpc.services.dependencies import DependencyService
 from envoy_grpc.services.graph import GraphService
 from envoy_grpc.services.hooks import HookService
 from envoy_grpc.services.knowledge import KnowledgeService
+from envoy_grpc.services.leases import LeaseService
 from envoy_grpc.services.messages import MessageService
 from envoy_grpc.services.sessions import ProjectEventService, SessionService
 from envoy_grpc.services.system import SystemService
+from envoy_grpc.services.tasks import TaskService
 from envoy_grpc.store.db import Database
 from gateway.app import Gateway
 
@@ -66,6 +75,9 @@ IMPLEMENTED = {
     "envoy.v1.GraphService",
     "envoy.v1.KnowledgeService",
     "envoy.v1.CodeService",
+    "envoy.v1.LeaseService",
+    "envoy.v1.TaskService",
+    "envoy.v1.DependencyService",
 }
 
 # Options for many long-lived streams (reference/grpc-python-notes.md §2.8). so_reuseport is off so
@@ -101,6 +113,11 @@ class RunningServer:
     graph: Graph
     # Code projects, their indexes, and cross-project search and navigation.
     code: Code
+    # File leases (`leases.check(project, path, agent_id)` answers from memory), the task board, and
+    # dependencies between agents.
+    leases: Leases
+    tasks: Tasks
+    dependencies: Dependencies
     grpc_server: grpc.aio.Server
     health: health_aio.HealthServicer
     system: SystemService
@@ -130,6 +147,8 @@ class RunningServer:
         if self.gateway is not None:
             await self.gateway.stop()
         await self.grpc_server.stop(grace)
+        await self.leases.close()
+        await self.tasks.close()
         await self.graph.projector.stop()
         await self.knowledge.close()
         await self.db.close()
@@ -200,6 +219,20 @@ async def start(config: Config) -> RunningServer:
     # Navigate searches with the knowledge area's full-text search.
     graph = Graph(db, GraphProjector(db), search=knowledge.entity_search)
     code = Code(db, config.data_dir)
+    leases = Leases(
+        db,
+        registry,
+        LeaseSettings(config.lease_ttl, config.lease_max_ttl, config.coordination_sweep_interval),
+    )
+    await leases.load()
+    registry.on_retire(leases.release_retired)
+    tasks = Tasks(
+        db,
+        registry,
+        messaging.bus,
+        TaskSettings(config.task_claim_timeout, config.coordination_sweep_interval),
+    )
+    dependencies = Dependencies(db, registry, messaging.bus)
     server = grpc.aio.server(
         interceptors=[EnvoyInterceptor(authenticator, methods.method_table())], options=SERVER_OPTIONS
     )
@@ -217,6 +250,9 @@ async def start(config: Config) -> RunningServer:
     )
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(knowledge), server)
     code_pb2_grpc.add_CodeServiceServicer_to_server(CodeService(code), server)
+    leases_pb2_grpc.add_LeaseServiceServicer_to_server(LeaseService(leases), server)
+    tasks_pb2_grpc.add_TaskServiceServicer_to_server(TaskService(tasks), server)
+    dependencies_pb2_grpc.add_DependencyServiceServicer_to_server(DependencyService(dependencies), server)
     server.add_generic_rpc_handlers(
         [unimplemented.generic_handler(s) for s in methods.services() if s.full_name not in IMPLEMENTED]
     )
@@ -232,8 +268,24 @@ async def start(config: Config) -> RunningServer:
     await server.start()
     knowledge.start()
     graph.projector.start()
+    leases.start()
+    tasks.start()
     running = RunningServer(
-        config, db, registry, messaging, sessions, knowledge, graph, code, server, health, system, grpc_port
+        config,
+        db,
+        registry,
+        messaging,
+        sessions,
+        knowledge,
+        graph,
+        code,
+        leases,
+        tasks,
+        dependencies,
+        server,
+        health,
+        system,
+        grpc_port,
     )
     log.info("gRPC listening on %s:%d", config.host, grpc_port)
     if config.http:

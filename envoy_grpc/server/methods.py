@@ -16,13 +16,16 @@ from envoy_grpc.core.auth import Policy
 from envoy_grpc.gen.envoy.v1 import (
     agents_pb2,
     code_pb2,
+    dependencies_pb2,
     graph_pb2,
     hooks_pb2,
     knowledge_pb2,
+    leases_pb2,
     messages_pb2,
     options_pb2,
     sessions_pb2,
     system_pb2,
+    tasks_pb2,
 )
 from envoy_grpc.types import FieldDescriptor, MessageDescriptor
 
@@ -35,6 +38,9 @@ FILES = (
     code_pb2,
     hooks_pb2,
     system_pb2,
+    leases_pb2,
+    tasks_pb2,
+    dependencies_pb2,
 )
 
 _AUTH_POLICIES: dict[int, Policy] = {

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import peewee
 
 from envoy_grpc.store.code_schema import _code_grams, _v6_code
+from envoy_grpc.store.coordination_schema import _v8_coordination
 from envoy_grpc.store.graph_schema import _v4_graph
 from envoy_grpc.store.knowledge_schema import _v5_knowledge
 
@@ -373,6 +374,7 @@ MIGRATIONS: list[Migration] = [
     _v5_knowledge,
     _v6_code,
     _code_grams,
+    _v8_coordination,
 ]
 
 
