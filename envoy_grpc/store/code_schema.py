@@ -55,7 +55,7 @@ def _v6_code(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
-def _code_grams(db: peewee.SqliteDatabase) -> None:
+def _v7_code_grams(db: peewee.SqliteDatabase) -> None:
     """Every three-letter sequence of the indexed names, for one- and two-letter substring queries."""
     db.execute_sql("CREATE TABLE code_symbol_gram (gram TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID")
     grams: set[str] = set()

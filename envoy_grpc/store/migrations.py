@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import peewee
 
-from envoy_grpc.store.code_schema import _code_grams, _v6_code
+from envoy_grpc.store.code_schema import _v6_code, _v7_code_grams
 from envoy_grpc.store.coordination_schema import _v8_coordination
 from envoy_grpc.store.graph_schema import _v4_graph
 from envoy_grpc.store.knowledge_schema import _v5_knowledge
@@ -373,7 +373,7 @@ MIGRATIONS: list[Migration] = [
     _v4_graph,
     _v5_knowledge,
     _v6_code,
-    _code_grams,
+    _v7_code_grams,
     _v8_coordination,
 ]
 
