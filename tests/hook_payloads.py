@@ -132,3 +132,14 @@ def whole_session(session_id: str) -> list[dict[str, Any]]:
         stop(session_id),
         session_end(session_id),
     ]
+
+
+def pre_edit(session_id: str, path: str, tool_use_id: str, tool: str = "Edit") -> dict[str, Any]:
+    """PreToolUse of an Edit (or Write/MultiEdit) of `path`, before it runs."""
+    return base(
+        "PreToolUse",
+        session_id,
+        tool_name=tool,
+        tool_input={"file_path": path, "old_string": "a", "new_string": "b"},
+        tool_use_id=tool_use_id,
+    )

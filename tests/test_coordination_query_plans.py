@@ -31,6 +31,7 @@ async def exercise(server: Server) -> None:
     await running.leases.sweep()
     await running.leases.release_retired([b])
     await running.leases.load()
+    await running.leases.covering("/home/dev/envoy/src/a.py", ["envoy"])
     first = await running.tasks.propose(OPERATOR, "envoy", "one")
     second = await running.tasks.propose(OPERATOR, "envoy", "two", blocked_by=[str(first.task_id)])
     await running.tasks.claim_next(OPERATOR, "envoy", a)

@@ -32,6 +32,8 @@ TOOLS = {
     "record_discovery",
     "find_symbol",
     "file_history",
+    "lease_file",
+    "claim_task",
 }
 
 
@@ -220,3 +222,33 @@ def test_install_adds_the_server_to_claude_codes_config_keeping_the_others(tmp_p
     assert removed.exit_code == 0 and json.loads(config.read_text()) == {
         "mcpServers": {"other": {"command": "other-mcp"}}
     }
+
+
+async def test_leases_and_tasks_through_the_tools(server: Server) -> None:
+    peer = await server.register("peer")
+    async with claude_session(server) as (client, agent_id):
+        leased = await call(client, "lease_file", path="src/router.py", reason="splitting it")
+        _, check = await server.request(
+            "GET",
+            f"/leases/check?project=envoy&path=src/router.py&agent_id={peer['agent_id']}",
+            token=peer["token"],
+        )
+        released = await call(client, "lease_file", path="./src/router.py", release=True)
+        await server.request(
+            "POST",
+            "/tasks/propose",
+            {"project": "envoy", "description": "fix the router"},
+            token=peer["token"],
+        )
+        claimed = await call(client, "claim_task")
+        none_left = await client.call_tool("claim_task", {})
+
+    assert leased["path"] == "src/router.py" and leased["mode"] == "exclusive"
+    assert check["allowed"] is False and check["conflicts"][0]["agent_id"] == agent_id
+    assert released == {"released": [leased["lease_id"]]}
+    assert (claimed["description"], claimed["state"], claimed["claimed_by"]) == (
+        "fix the router",
+        "claimed",
+        agent_id,
+    )
+    assert none_left.is_error and "NOT_FOUND" in none_left.content[0].text

@@ -137,7 +137,7 @@ async def test_file_history_matches_paths_and_projects_and_pages(server: Server)
     assert ids1 == sorted(ids1, reverse=True) and max(ids2) < min(ids1)
     assert len(ids1) + len(ids2) == 7 and page2["next_page_token"] == ""
     assert status == 400 and "page_token" in mismatch["error"]["message"]
-    assert nothing == {"path": "never.rs", "changes": [], "next_page_token": ""}
+    assert nothing == {"path": "never.rs", "changes": [], "next_page_token": "", "leases": []}
 
 
 async def test_handover_without_evidence_is_not_verified(server: Server) -> None:

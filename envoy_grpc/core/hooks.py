@@ -33,6 +33,7 @@ from envoy_grpc import errors
 from envoy_grpc.core import hook_payloads as hp
 from envoy_grpc.core.auth import OPERATOR, Caller
 from envoy_grpc.core.hook_identity import HookIdentities, HookIdentity
+from envoy_grpc.core.lease_guard import LeaseGuard
 from envoy_grpc.core.messaging import Messaging, Outgoing
 from envoy_grpc.core.sessions import Sessions
 from envoy_grpc.store.messages import DeliveryView
@@ -113,10 +114,17 @@ class HarnessSessions:
 
 
 class HookAdapter:
-    def __init__(self, sessions: Sessions, messaging: Messaging, identities: HookIdentities) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        messaging: Messaging,
+        identities: HookIdentities,
+        lease_guard: LeaseGuard | None = None,
+    ) -> None:
         self.sessions = sessions
         self.messaging = messaging
         self.identities = identities
+        self.lease_guard = lease_guard
         self.harnesses = HarnessSessions()
         # Sessions this process has opened (or found open): no write to check them again.
         self._open: set[str] = set()
@@ -321,10 +329,12 @@ class HookAdapter:
     ) -> ToolVerdict | None:
         """Whether the tool call a PreToolUse announces may run: None lets it, a verdict denies it.
 
-        The seam for checks at edit time (a file lease held by another agent, for Edit/Write-like tools:
-        `hp.file_writes(tool_name, tool_input)` names the files). Today nothing objects.
+        Edit/Write-like calls on a file another agent leased exclusively are denied (`LeaseGuard`).
         """
-        return None
+        if self.lease_guard is None:
+            return None
+        reason = await self.lease_guard.check(event, identity.agent_id)
+        return None if reason is None else ToolVerdict(reason)
 
     async def _pre_tool_use(self, caller: Caller, event: hp.HookEvent, identity: HookIdentity) -> Output:
         verdict = await self.pre_tool_check(caller, event, identity)

@@ -14,7 +14,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from envoy_grpc import errors
@@ -98,6 +98,25 @@ class Leases:
         pattern = PathPattern.of(lease_paths.normalize(path))
         found = self.index.overlapping(project, pattern, agent_id, self._now())
         return [lease for lease in found if self.registry.is_active(lease.agent_id)]
+
+    async def covering(self, path: str, projects: Iterable[str], limit: int = 20) -> list[LeaseRow]:
+        """Leases in any state in `projects` that cover `path`, newest first (for a file's history).
+
+        A relative path is matched as it is; an absolute one by its trailing components, since lease
+        paths are relative to a project root this server does not know.
+        """
+        parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+        tails = (
+            ["/".join(parts[i:]) for i in range(len(parts))] if path.startswith("/") else ["/".join(parts)]
+        )
+        found: list[LeaseRow] = []
+        for project in sorted(set(projects)):
+            recent = await self.db.read(functools.partial(store.newest_in_project, project, 500))
+            for lease in recent:
+                pattern = PathPattern.of(lease.path)
+                if any(pattern.match(tail) for tail in tails):
+                    found.append(lease)
+        return sorted(found, key=lambda lease: lease.lease_id, reverse=True)[:limit]
 
     def check_path(self, unused_caller: Caller, project: str, path: str, agent_id: str) -> PathCheck:
         project = checks.project(project)

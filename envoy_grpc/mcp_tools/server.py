@@ -18,16 +18,22 @@ from google.protobuf import message as _message
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from envoy_grpc.core import lease_paths
+from envoy_grpc.errors import EnvoyError
 from envoy_grpc.gen.envoy.v1 import (
     code_pb2,
     code_pb2_grpc,
     common_pb2,
     knowledge_pb2,
     knowledge_pb2_grpc,
+    leases_pb2,
+    leases_pb2_grpc,
     messages_pb2,
     messages_pb2_grpc,
     sessions_pb2,
     sessions_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
 )
 from envoy_grpc.mcp_tools import identity as identities
 from envoy_grpc.mcp_tools.identity import Identity
@@ -85,12 +91,21 @@ def _trim(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: data[k] for k in keys if data.get(k) not in (None, "", [], {})}
 
 
+def _normalized(path: str) -> str:
+    try:
+        return lease_paths.normalize(path)
+    except EnvoyError as error:
+        raise ToolError(error.message) from None
+
+
 def build(connection: Connection) -> MCPServer:
     server: MCPServer = MCPServer("envoy-grpc", instructions=INSTRUCTIONS)
     messages = messages_pb2_grpc.MessageServiceStub(connection.channel)
     knowledge = knowledge_pb2_grpc.KnowledgeServiceStub(connection.channel)
     sessions = sessions_pb2_grpc.SessionServiceStub(connection.channel)
     code = code_pb2_grpc.CodeServiceStub(connection.channel)
+    leases = leases_pb2_grpc.LeaseServiceStub(connection.channel)
+    tasks = tasks_pb2_grpc.TaskServiceStub(connection.channel)
 
     @server.tool()
     async def whoami() -> dict[str, Any]:
@@ -174,5 +189,47 @@ def build(connection: Connection) -> MCPServer:
             sessions_pb2.GetFileHistoryRequest(path=path, project=project, page_size=20),
         )
         return to_json(found)
+
+    @server.tool()
+    async def lease_file(
+        path: str, reason: str = "", minutes: int = 15, shared: bool = False, release: bool = False
+    ) -> dict[str, Any]:
+        """Claim a file or glob (relative to the project) so others' edits are refused; release=true frees it."""
+        me = await connection.identity()
+        if release:
+            mine = await connection.call(
+                leases.ListLeases,
+                leases_pb2.ListLeasesRequest(project=me.project, agent_id=me.agent_id, path=path),
+            )
+            freed = [
+                await connection.call(
+                    leases.ReleaseLease, leases_pb2.ReleaseLeaseRequest(lease_id=lease.lease_id)
+                )
+                for lease in mine.leases
+                if lease.path in (path, _normalized(path))
+            ]
+            return {"released": [to_json(lease)["lease_id"] for lease in freed]}
+        mode = leases_pb2.LEASE_MODE_SHARED if shared else leases_pb2.LEASE_MODE_EXCLUSIVE
+        created = await connection.call(
+            leases.CreateLease,
+            leases_pb2.CreateLeaseRequest(
+                project=me.project, path=path, mode=mode, reason=reason, ttl_seconds=minutes * 60
+            ),
+        )
+        return _trim(to_json(created), ("lease_id", "project", "path", "mode", "expires_at"))
+
+    @server.tool()
+    async def claim_task(task_id: str = "", project: str = "") -> dict[str, Any]:
+        """Claim a task from the board: the given one, or the oldest unblocked one of the project."""
+        me = await connection.identity()
+        if task_id:
+            task = await connection.call(tasks.ClaimTask, tasks_pb2.ClaimTaskRequest(task_id=task_id))
+        else:
+            task = await connection.call(
+                tasks.ClaimNextTask, tasks_pb2.ClaimNextTaskRequest(project=project or me.project)
+            )
+        return _trim(
+            to_json(task), ("id", "project", "title", "description", "state", "claimed_by", "blocked_by")
+        )
 
     return server

@@ -29,6 +29,7 @@ from envoy_grpc.core.graph_projector import GraphProjector
 from envoy_grpc.core.hook_identity import HookIdentities
 from envoy_grpc.core.hooks import HookAdapter
 from envoy_grpc.core.knowledge import Knowledge
+from envoy_grpc.core.lease_guard import LeaseGuard
 from envoy_grpc.core.leases import Leases, LeaseSettings
 from envoy_grpc.core.messaging import DeliverySettings, Messaging
 from envoy_grpc.core.sessions import Sessions
@@ -242,11 +243,14 @@ async def start(config: Config) -> RunningServer:
     )
     system_pb2_grpc.add_SystemServiceServicer_to_server(system, server)
     messages_pb2_grpc.add_MessageServiceServicer_to_server(MessageService(messaging), server)
-    sessions_pb2_grpc.add_SessionServiceServicer_to_server(SessionService(sessions), server)
+    sessions_pb2_grpc.add_SessionServiceServicer_to_server(SessionService(sessions, leases), server)
     graph_pb2_grpc.add_GraphServiceServicer_to_server(GraphService(graph), server)
     sessions_pb2_grpc.add_ProjectEventServiceServicer_to_server(ProjectEventService(sessions), server)
     hooks_pb2_grpc.add_HookServiceServicer_to_server(
-        HookService(HookAdapter(sessions, messaging, HookIdentities(registry))), server
+        HookService(
+            HookAdapter(sessions, messaging, HookIdentities(registry), LeaseGuard(leases, messaging))
+        ),
+        server,
     )
     knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(knowledge), server)
     code_pb2_grpc.add_CodeServiceServicer_to_server(CodeService(code), server)

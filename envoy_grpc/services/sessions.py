@@ -10,16 +10,20 @@ from __future__ import annotations
 import grpc
 
 from envoy_grpc.core.auth import current_caller
+from envoy_grpc.core.leases import Leases
 from envoy_grpc.core.sessions import Sessions
 from envoy_grpc.gen.envoy.v1 import sessions_pb2 as pb
 from envoy_grpc.gen.envoy.v1 import sessions_pb2_grpc
+from envoy_grpc.services import coordination_convert
 from envoy_grpc.services import session_convert as convert
 from envoy_grpc.services.metadata import mark_existing
 
 
 class SessionService(sessions_pb2_grpc.SessionServiceServicer):
-    def __init__(self, sessions: Sessions) -> None:
+    def __init__(self, sessions: Sessions, leases: Leases | None = None) -> None:
         self.sessions = sessions
+        # A file's history also lists the leases that cover it.
+        self.leases = leases
 
     async def CreateSession(
         self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext
@@ -166,11 +170,16 @@ class SessionService(sessions_pb2_grpc.SessionServiceServicer):
         found = await self.sessions.file_history(
             current_caller(), request.path, request.project, request.page_size, request.page_token
         )
-        return pb.GetFileHistoryResponse(
+        response = pb.GetFileHistoryResponse(
             path=found.path,
             changes=[convert.file_change(change) for change in found.changes],
             next_page_token=found.next_page_token,
         )
+        if self.leases is not None and not request.page_token:
+            projects = [request.project] if request.project else [c.write.project for c in found.changes if c.write.project]
+            covering = await self.leases.covering(request.path, projects)
+            response.leases.extend(coordination_convert.lease(row, self.leases.now()) for row in covering)
+        return response
 
 
 class ProjectEventService(sessions_pb2_grpc.ProjectEventServiceServicer):

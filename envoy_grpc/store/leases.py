@@ -164,3 +164,9 @@ def list_leases(where: LeaseFilter, after_id: int, limit: int, now: float) -> li
         params.append(now)
     sql = f"SELECT {COLUMNS} FROM lease WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"
     return [_row(r) for r in cursor().execute(sql, (*params, limit)).fetchall()]
+
+
+def newest_in_project(project: str, limit: int) -> list[LeaseRow]:
+    """The project's most recent leases in any state, newest first."""
+    sql = f"SELECT {COLUMNS} FROM lease WHERE project = ? ORDER BY id DESC LIMIT ?"
+    return [_row(r) for r in cursor().execute(sql, (project, limit)).fetchall()]

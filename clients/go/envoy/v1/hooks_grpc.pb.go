@@ -45,7 +45,16 @@
 //   additional context with the unread messages.
 // - `PreToolUse` (`tool_name`, `tool_input`, `tool_use_id`): records nothing
 //   durable; remembers when the call started, so that the matching
-//   PostToolUse or PostToolUseFailure can fill `latency_ms`. Returns `{}`,
+//   PostToolUse or PostToolUseFailure can fill `latency_ms`. File leases are
+//   enforced here: a Write, Edit, MultiEdit or NotebookEdit (or Codex
+//   `apply_patch`) of a file that another agent holds an exclusive lease on
+//   (LeaseService; the path taken relative to `cwd`, in the session's
+//   project; the agent's own leases and those of its parent and subagents do
+//   not count) returns `{"hookSpecificOutput": {"hookEventName":
+//   "PreToolUse", "permissionDecision": "deny",
+//   "permissionDecisionReason": <the holder, the lease, its reason and
+//   expiry>}}`, and the holder gets a system message saying who tried (at
+//   most one a minute per lease, agent and file). Otherwise returns `{}`,
 //   which leaves the permission decision to Claude Code.
 // - `PostToolUse` (`tool_name`, `tool_input`, `tool_response`,
 //   `tool_use_id`): records a tool call keyed by `tool_use_id`, with
@@ -110,8 +119,8 @@
 //
 // Fail open. The adapter never breaks a Claude Code session. Unknown payload
 // fields are ignored and missing ones count as empty. The only blocking
-// output it ever produces is the Stop decision above: it never denies a tool
-// call or a prompt. When the server cannot handle a hook, the call fails and
+// outputs it ever produces are the Stop decision and the lease denial
+// above: it never denies a prompt. When the server cannot handle a hook, the call fails and
 // Claude Code treats the failed http hook as a non-blocking error and carries
 // on; `envoy-grpc hook` prints nothing and exits 0 on any error, on timeout
 // and when the server is unreachable.

@@ -4161,6 +4161,13 @@ type GetFileHistoryResponse struct {
 	Changes []*FileChange `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
 	// A token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The file leases that cover the path (held, released or expired), newest
+	// first, at most 20: who claimed the file, why and for how long. Leases
+	// are matched in the requested `project`, or else in the projects of the
+	// changes found; a lease path is relative to its project, so an absolute
+	// `path` matches when it ends with the lease's path (or a path the lease's
+	// glob matches). On the first page only.
+	Leases        []*Lease `protobuf:"bytes,4,rep,name=leases,proto3" json:"leases,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4214,6 +4221,13 @@ func (x *GetFileHistoryResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *GetFileHistoryResponse) GetLeases() []*Lease {
+	if x != nil {
+		return x.Leases
+	}
+	return nil
 }
 
 // A project event, as the original envoy's EnvoyEvent: `{id, project,
@@ -5052,7 +5066,7 @@ var File_envoy_v1_sessions_proto protoreflect.FileDescriptor
 
 const file_envoy_v1_sessions_proto_rawDesc = "" +
 	"\n" +
-	"\x17envoy/v1/sessions.proto\x12\benvoy.v1\x1a\x16envoy/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\b\n" +
+	"\x17envoy/v1/sessions.proto\x12\benvoy.v1\x1a\x15envoy/v1/leases.proto\x1a\x16envoy/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\b\n" +
 	"\aSession\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x14\n" +
@@ -5516,11 +5530,12 @@ const file_envoy_v1_sessions_proto_rawDesc = "" +
 	"\ttool_call\x18\x05 \x01(\v2\x12.envoy.v1.ToolCallR\btoolCall\x12(\n" +
 	"\x06prompt\x18\x06 \x01(\v2\x10.envoy.v1.PromptR\x06prompt\x12.\n" +
 	"\bhandover\x18\a \x01(\v2\x12.envoy.v1.HandoverR\bhandover\x12(\n" +
-	"\x06commit\x18\b \x01(\v2\x10.envoy.v1.CommitR\x06commit\"\x84\x01\n" +
+	"\x06commit\x18\b \x01(\v2\x10.envoy.v1.CommitR\x06commit\"\xad\x01\n" +
 	"\x16GetFileHistoryResponse\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12.\n" +
 	"\achanges\x18\x02 \x03(\v2\x14.envoy.v1.FileChangeR\achanges\x12&\n" +
-	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\xc6\x03\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\x12'\n" +
+	"\x06leases\x18\x04 \x03(\v2\x0f.envoy.v1.LeaseR\x06leases\"\xc6\x03\n" +
 	"\fProjectEvent\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12\x18\n" +
 	"\aproject\x18\x02 \x01(\tR\aproject\x12?\n" +
@@ -5717,6 +5732,7 @@ var file_envoy_v1_sessions_proto_goTypes = []any{
 	(*ListAuditEventsResponse)(nil),     // 51: envoy.v1.ListAuditEventsResponse
 	(*timestamppb.Timestamp)(nil),       // 52: google.protobuf.Timestamp
 	(*structpb.Struct)(nil),             // 53: google.protobuf.Struct
+	(*Lease)(nil),                       // 54: envoy.v1.Lease
 }
 var file_envoy_v1_sessions_proto_depIdxs = []int32{
 	52, // 0: envoy.v1.Session.started_at:type_name -> google.protobuf.Timestamp
@@ -5743,65 +5759,66 @@ var file_envoy_v1_sessions_proto_depIdxs = []int32{
 	8,  // 21: envoy.v1.FileChange.handover:type_name -> envoy.v1.Handover
 	7,  // 22: envoy.v1.FileChange.commit:type_name -> envoy.v1.Commit
 	40, // 23: envoy.v1.GetFileHistoryResponse.changes:type_name -> envoy.v1.FileChange
-	0,  // 24: envoy.v1.ProjectEvent.event_type:type_name -> envoy.v1.ProjectEventType
-	1,  // 25: envoy.v1.ProjectEvent.severity:type_name -> envoy.v1.ProjectEventSeverity
-	53, // 26: envoy.v1.ProjectEvent.data:type_name -> google.protobuf.Struct
-	52, // 27: envoy.v1.ProjectEvent.timestamp:type_name -> google.protobuf.Timestamp
-	52, // 28: envoy.v1.ListProjectEventsRequest.since:type_name -> google.protobuf.Timestamp
-	42, // 29: envoy.v1.ListProjectEventsResponse.events:type_name -> envoy.v1.ProjectEvent
-	52, // 30: envoy.v1.ListAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
-	42, // 31: envoy.v1.ListAuditEventsResponse.events:type_name -> envoy.v1.ProjectEvent
-	9,  // 32: envoy.v1.SessionService.CreateSession:input_type -> envoy.v1.CreateSessionRequest
-	11, // 33: envoy.v1.SessionService.ListSessions:input_type -> envoy.v1.ListSessionsRequest
-	13, // 34: envoy.v1.SessionService.GetSession:input_type -> envoy.v1.GetSessionRequest
-	15, // 35: envoy.v1.SessionService.EndSession:input_type -> envoy.v1.EndSessionRequest
-	16, // 36: envoy.v1.SessionService.RecordHandover:input_type -> envoy.v1.RecordHandoverRequest
-	18, // 37: envoy.v1.SessionService.RecordPrompt:input_type -> envoy.v1.RecordPromptRequest
-	20, // 38: envoy.v1.SessionService.RecordToolCall:input_type -> envoy.v1.RecordToolCallRequest
-	22, // 39: envoy.v1.SessionService.ListRecentToolCalls:input_type -> envoy.v1.ListRecentToolCallsRequest
-	25, // 40: envoy.v1.SessionService.RecordFileWrite:input_type -> envoy.v1.RecordFileWriteRequest
-	27, // 41: envoy.v1.SessionService.RecordCommit:input_type -> envoy.v1.RecordCommitRequest
-	29, // 42: envoy.v1.SessionService.RecordTestRun:input_type -> envoy.v1.RecordTestRunRequest
-	31, // 43: envoy.v1.SessionService.RecordFixChain:input_type -> envoy.v1.RecordFixChainRequest
-	33, // 44: envoy.v1.SessionService.RecordBenchRun:input_type -> envoy.v1.RecordBenchRunRequest
-	35, // 45: envoy.v1.SessionService.RecordEvent:input_type -> envoy.v1.RecordEventRequest
-	37, // 46: envoy.v1.SessionService.ListEvents:input_type -> envoy.v1.ListEventsRequest
-	39, // 47: envoy.v1.SessionService.GetFileHistory:input_type -> envoy.v1.GetFileHistoryRequest
-	43, // 48: envoy.v1.ProjectEventService.RecordGateEvent:input_type -> envoy.v1.RecordGateEventRequest
-	44, // 49: envoy.v1.ProjectEventService.RecordHookEvent:input_type -> envoy.v1.RecordHookEventRequest
-	45, // 50: envoy.v1.ProjectEventService.RecordCiEvent:input_type -> envoy.v1.RecordCiEventRequest
-	46, // 51: envoy.v1.ProjectEventService.RecordDocEvent:input_type -> envoy.v1.RecordDocEventRequest
-	47, // 52: envoy.v1.ProjectEventService.RecordVerifyEvent:input_type -> envoy.v1.RecordVerifyEventRequest
-	48, // 53: envoy.v1.ProjectEventService.ListProjectEvents:input_type -> envoy.v1.ListProjectEventsRequest
-	50, // 54: envoy.v1.ProjectEventService.ListAuditEvents:input_type -> envoy.v1.ListAuditEventsRequest
-	10, // 55: envoy.v1.SessionService.CreateSession:output_type -> envoy.v1.CreateSessionResponse
-	12, // 56: envoy.v1.SessionService.ListSessions:output_type -> envoy.v1.ListSessionsResponse
-	14, // 57: envoy.v1.SessionService.GetSession:output_type -> envoy.v1.GetSessionResponse
-	2,  // 58: envoy.v1.SessionService.EndSession:output_type -> envoy.v1.Session
-	17, // 59: envoy.v1.SessionService.RecordHandover:output_type -> envoy.v1.RecordHandoverResponse
-	19, // 60: envoy.v1.SessionService.RecordPrompt:output_type -> envoy.v1.RecordPromptResponse
-	21, // 61: envoy.v1.SessionService.RecordToolCall:output_type -> envoy.v1.RecordToolCallResponse
-	24, // 62: envoy.v1.SessionService.ListRecentToolCalls:output_type -> envoy.v1.ListRecentToolCallsResponse
-	26, // 63: envoy.v1.SessionService.RecordFileWrite:output_type -> envoy.v1.RecordFileWriteResponse
-	28, // 64: envoy.v1.SessionService.RecordCommit:output_type -> envoy.v1.RecordCommitResponse
-	30, // 65: envoy.v1.SessionService.RecordTestRun:output_type -> envoy.v1.RecordTestRunResponse
-	32, // 66: envoy.v1.SessionService.RecordFixChain:output_type -> envoy.v1.RecordFixChainResponse
-	34, // 67: envoy.v1.SessionService.RecordBenchRun:output_type -> envoy.v1.RecordBenchRunResponse
-	36, // 68: envoy.v1.SessionService.RecordEvent:output_type -> envoy.v1.RecordEventResponse
-	38, // 69: envoy.v1.SessionService.ListEvents:output_type -> envoy.v1.ListEventsResponse
-	41, // 70: envoy.v1.SessionService.GetFileHistory:output_type -> envoy.v1.GetFileHistoryResponse
-	42, // 71: envoy.v1.ProjectEventService.RecordGateEvent:output_type -> envoy.v1.ProjectEvent
-	42, // 72: envoy.v1.ProjectEventService.RecordHookEvent:output_type -> envoy.v1.ProjectEvent
-	42, // 73: envoy.v1.ProjectEventService.RecordCiEvent:output_type -> envoy.v1.ProjectEvent
-	42, // 74: envoy.v1.ProjectEventService.RecordDocEvent:output_type -> envoy.v1.ProjectEvent
-	42, // 75: envoy.v1.ProjectEventService.RecordVerifyEvent:output_type -> envoy.v1.ProjectEvent
-	49, // 76: envoy.v1.ProjectEventService.ListProjectEvents:output_type -> envoy.v1.ListProjectEventsResponse
-	51, // 77: envoy.v1.ProjectEventService.ListAuditEvents:output_type -> envoy.v1.ListAuditEventsResponse
-	55, // [55:78] is the sub-list for method output_type
-	32, // [32:55] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	54, // 24: envoy.v1.GetFileHistoryResponse.leases:type_name -> envoy.v1.Lease
+	0,  // 25: envoy.v1.ProjectEvent.event_type:type_name -> envoy.v1.ProjectEventType
+	1,  // 26: envoy.v1.ProjectEvent.severity:type_name -> envoy.v1.ProjectEventSeverity
+	53, // 27: envoy.v1.ProjectEvent.data:type_name -> google.protobuf.Struct
+	52, // 28: envoy.v1.ProjectEvent.timestamp:type_name -> google.protobuf.Timestamp
+	52, // 29: envoy.v1.ListProjectEventsRequest.since:type_name -> google.protobuf.Timestamp
+	42, // 30: envoy.v1.ListProjectEventsResponse.events:type_name -> envoy.v1.ProjectEvent
+	52, // 31: envoy.v1.ListAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
+	42, // 32: envoy.v1.ListAuditEventsResponse.events:type_name -> envoy.v1.ProjectEvent
+	9,  // 33: envoy.v1.SessionService.CreateSession:input_type -> envoy.v1.CreateSessionRequest
+	11, // 34: envoy.v1.SessionService.ListSessions:input_type -> envoy.v1.ListSessionsRequest
+	13, // 35: envoy.v1.SessionService.GetSession:input_type -> envoy.v1.GetSessionRequest
+	15, // 36: envoy.v1.SessionService.EndSession:input_type -> envoy.v1.EndSessionRequest
+	16, // 37: envoy.v1.SessionService.RecordHandover:input_type -> envoy.v1.RecordHandoverRequest
+	18, // 38: envoy.v1.SessionService.RecordPrompt:input_type -> envoy.v1.RecordPromptRequest
+	20, // 39: envoy.v1.SessionService.RecordToolCall:input_type -> envoy.v1.RecordToolCallRequest
+	22, // 40: envoy.v1.SessionService.ListRecentToolCalls:input_type -> envoy.v1.ListRecentToolCallsRequest
+	25, // 41: envoy.v1.SessionService.RecordFileWrite:input_type -> envoy.v1.RecordFileWriteRequest
+	27, // 42: envoy.v1.SessionService.RecordCommit:input_type -> envoy.v1.RecordCommitRequest
+	29, // 43: envoy.v1.SessionService.RecordTestRun:input_type -> envoy.v1.RecordTestRunRequest
+	31, // 44: envoy.v1.SessionService.RecordFixChain:input_type -> envoy.v1.RecordFixChainRequest
+	33, // 45: envoy.v1.SessionService.RecordBenchRun:input_type -> envoy.v1.RecordBenchRunRequest
+	35, // 46: envoy.v1.SessionService.RecordEvent:input_type -> envoy.v1.RecordEventRequest
+	37, // 47: envoy.v1.SessionService.ListEvents:input_type -> envoy.v1.ListEventsRequest
+	39, // 48: envoy.v1.SessionService.GetFileHistory:input_type -> envoy.v1.GetFileHistoryRequest
+	43, // 49: envoy.v1.ProjectEventService.RecordGateEvent:input_type -> envoy.v1.RecordGateEventRequest
+	44, // 50: envoy.v1.ProjectEventService.RecordHookEvent:input_type -> envoy.v1.RecordHookEventRequest
+	45, // 51: envoy.v1.ProjectEventService.RecordCiEvent:input_type -> envoy.v1.RecordCiEventRequest
+	46, // 52: envoy.v1.ProjectEventService.RecordDocEvent:input_type -> envoy.v1.RecordDocEventRequest
+	47, // 53: envoy.v1.ProjectEventService.RecordVerifyEvent:input_type -> envoy.v1.RecordVerifyEventRequest
+	48, // 54: envoy.v1.ProjectEventService.ListProjectEvents:input_type -> envoy.v1.ListProjectEventsRequest
+	50, // 55: envoy.v1.ProjectEventService.ListAuditEvents:input_type -> envoy.v1.ListAuditEventsRequest
+	10, // 56: envoy.v1.SessionService.CreateSession:output_type -> envoy.v1.CreateSessionResponse
+	12, // 57: envoy.v1.SessionService.ListSessions:output_type -> envoy.v1.ListSessionsResponse
+	14, // 58: envoy.v1.SessionService.GetSession:output_type -> envoy.v1.GetSessionResponse
+	2,  // 59: envoy.v1.SessionService.EndSession:output_type -> envoy.v1.Session
+	17, // 60: envoy.v1.SessionService.RecordHandover:output_type -> envoy.v1.RecordHandoverResponse
+	19, // 61: envoy.v1.SessionService.RecordPrompt:output_type -> envoy.v1.RecordPromptResponse
+	21, // 62: envoy.v1.SessionService.RecordToolCall:output_type -> envoy.v1.RecordToolCallResponse
+	24, // 63: envoy.v1.SessionService.ListRecentToolCalls:output_type -> envoy.v1.ListRecentToolCallsResponse
+	26, // 64: envoy.v1.SessionService.RecordFileWrite:output_type -> envoy.v1.RecordFileWriteResponse
+	28, // 65: envoy.v1.SessionService.RecordCommit:output_type -> envoy.v1.RecordCommitResponse
+	30, // 66: envoy.v1.SessionService.RecordTestRun:output_type -> envoy.v1.RecordTestRunResponse
+	32, // 67: envoy.v1.SessionService.RecordFixChain:output_type -> envoy.v1.RecordFixChainResponse
+	34, // 68: envoy.v1.SessionService.RecordBenchRun:output_type -> envoy.v1.RecordBenchRunResponse
+	36, // 69: envoy.v1.SessionService.RecordEvent:output_type -> envoy.v1.RecordEventResponse
+	38, // 70: envoy.v1.SessionService.ListEvents:output_type -> envoy.v1.ListEventsResponse
+	41, // 71: envoy.v1.SessionService.GetFileHistory:output_type -> envoy.v1.GetFileHistoryResponse
+	42, // 72: envoy.v1.ProjectEventService.RecordGateEvent:output_type -> envoy.v1.ProjectEvent
+	42, // 73: envoy.v1.ProjectEventService.RecordHookEvent:output_type -> envoy.v1.ProjectEvent
+	42, // 74: envoy.v1.ProjectEventService.RecordCiEvent:output_type -> envoy.v1.ProjectEvent
+	42, // 75: envoy.v1.ProjectEventService.RecordDocEvent:output_type -> envoy.v1.ProjectEvent
+	42, // 76: envoy.v1.ProjectEventService.RecordVerifyEvent:output_type -> envoy.v1.ProjectEvent
+	49, // 77: envoy.v1.ProjectEventService.ListProjectEvents:output_type -> envoy.v1.ListProjectEventsResponse
+	51, // 78: envoy.v1.ProjectEventService.ListAuditEvents:output_type -> envoy.v1.ListAuditEventsResponse
+	56, // [56:79] is the sub-list for method output_type
+	33, // [33:56] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_envoy_v1_sessions_proto_init() }
@@ -5809,6 +5826,7 @@ func file_envoy_v1_sessions_proto_init() {
 	if File_envoy_v1_sessions_proto != nil {
 		return
 	}
+	file_envoy_v1_leases_proto_init()
 	file_envoy_v1_options_proto_init()
 	file_envoy_v1_sessions_proto_msgTypes[0].OneofWrappers = []any{}
 	file_envoy_v1_sessions_proto_msgTypes[2].OneofWrappers = []any{}

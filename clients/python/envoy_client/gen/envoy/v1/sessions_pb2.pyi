@@ -34,6 +34,7 @@ field is INVALID_ARGUMENT naming the field.
 """
 
 from collections import abc as _abc
+from envoy_client.gen.envoy.v1 import leases_pb2 as _leases_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
@@ -2361,6 +2362,7 @@ class GetFileHistoryResponse(_message.Message):
     PATH_FIELD_NUMBER: _builtins.int
     CHANGES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    LEASES_FIELD_NUMBER: _builtins.int
     path: _builtins.str
     """The path that was asked for."""
     next_page_token: _builtins.str
@@ -2369,16 +2371,27 @@ class GetFileHistoryResponse(_message.Message):
     def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___FileChange]:
         """The changes, newest first."""
 
+    @_builtins.property
+    def leases(self) -> _containers.RepeatedCompositeFieldContainer[_leases_pb2.Lease]:
+        """The file leases that cover the path (held, released or expired), newest
+        first, at most 20: who claimed the file, why and for how long. Leases
+        are matched in the requested `project`, or else in the projects of the
+        changes found; a lease path is relative to its project, so an absolute
+        `path` matches when it ends with the lease's path (or a path the lease's
+        glob matches). On the first page only.
+        """
+
     def __init__(
         self,
         *,
         path: _builtins.str = ...,
         changes: _abc.Iterable[Global___FileChange] | None = ...,
         next_page_token: _builtins.str = ...,
+        leases: _abc.Iterable[_leases_pb2.Lease] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "next_page_token", b"next_page_token", "path", b"path"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "leases", b"leases", "next_page_token", b"next_page_token", "path", b"path"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
