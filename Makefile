@@ -53,3 +53,12 @@ bench: $(DEV_STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
+
+# --- clients: TypeScript and Rust (the per-language commands are in scripts/clients/) ---
+.PHONY: clients-ts clients-rust
+
+clients-ts: $(NODE_STAMP)
+	scripts/clients/ts.sh
+
+clients-rust: $(NODE_STAMP)
+	scripts/clients/rust.sh
