@@ -121,7 +121,8 @@ fn text_part(text: String) -> Vec<Part> {
 async fn open_stream(client: &EnvoyClient, agent_id: &str) -> Result<Messages, Status> {
     let connected = Arc::new(Notify::new());
     let notify = connected.clone();
-    let options = SubscribeOptions { on_connect: Some(Arc::new(move || notify.notify_one())), ..Default::default() };
+    let options =
+        SubscribeOptions { on_connect: Some(Arc::new(move || notify.notify_one())), ..Default::default() };
     let mut stream: Messages = Box::pin(client.subscribe(agent_id, options));
     // The stream only dials when polled: poll it until the connect callback fires (or it fails).
     // Dropping a pending next() loses nothing: the stream keeps its own state.
@@ -169,7 +170,8 @@ async fn exchange(options: &Options, client: &EnvoyClient) -> Result<(), Status>
     if options.name.is_empty() {
         return Err(Status::invalid_argument("--name is required"));
     }
-    let register = RegisterAgentRequest { name: options.name.clone(), kind: "runner".into(), parent_id: None };
+    let register =
+        RegisterAgentRequest { name: options.name.clone(), kind: "runner".into(), parent_id: None };
     let me = client.agents().register_agent(register).await?.into_inner();
     if me.token.is_empty() {
         return Err(Status::already_exists(format!(
@@ -195,7 +197,9 @@ async fn exchange(options: &Options, client: &EnvoyClient) -> Result<(), Status>
     };
     ack(client, &received.message_id).await?;
     let text = text_of(&received);
-    emit(json!({"event": "received", "from": received.from, "text": text, "message_id": received.message_id}));
+    emit(
+        json!({"event": "received", "from": received.from, "text": text, "message_id": received.message_id}),
+    );
     if options.peer.is_empty() {
         send(client, &received.from, format!("pong from {LANG}: {text}")).await?;
     }
@@ -252,7 +256,9 @@ async fn listen(options: &Options, client: &EnvoyClient) -> Result<(), Status> {
     for _ in 0..options.count {
         let message = next_matching(&mut stream, |_| true).await?;
         let text = text_of(&message);
-        emit(json!({"event": "message", "message_id": message.message_id, "sequence": message.sequence_id, "text": text}));
+        emit(
+            json!({"event": "message", "message_id": message.message_id, "sequence": message.sequence_id, "text": text}),
+        );
         ack(client, &message.message_id).await?;
     }
     Ok(())
@@ -353,7 +359,9 @@ fn main() -> ExitCode {
     match outcome {
         Ok(None) => ExitCode::SUCCESS,
         Ok(Some(seconds)) => {
-            emit(json!({"event": "error", "code": "DEADLINE_EXCEEDED", "message": format!("gave up after {seconds} s")}));
+            emit(
+                json!({"event": "error", "code": "DEADLINE_EXCEEDED", "message": format!("gave up after {seconds} s")}),
+            );
             ExitCode::from(2)
         }
         Err(status) => {

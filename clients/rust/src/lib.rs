@@ -6,6 +6,7 @@
 //! backoff, and [`EnvoyClient::subscribe`] turns `Subscribe` into a [`futures_util::Stream`] that resumes
 //! after a disconnect and yields each message ID once.
 
+#[rustfmt::skip]
 #[allow(clippy::all, missing_docs, rustdoc::all)]
 pub mod r#gen;
 mod client;

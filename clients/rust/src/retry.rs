@@ -18,7 +18,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// 5 attempts, backoff ceilings 100 ms, 200 ms, 400 ms, ... up to 5 s.
     fn default() -> Self {
-        Self { max_attempts: 5, initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(5) }
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
     }
 }
 

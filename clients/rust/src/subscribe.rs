@@ -46,10 +46,10 @@ impl RecentIds {
         }
         self.ids.insert(id.to_owned());
         self.order.push_back(id.to_owned());
-        if self.order.len() > self.limit.max(1) {
-            if let Some(oldest) = self.order.pop_front() {
-                self.ids.remove(&oldest);
-            }
+        if self.order.len() > self.limit.max(1)
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
         }
         true
     }
@@ -86,7 +86,8 @@ impl State {
                 if self.failures > 0 {
                     tokio::time::sleep(backoff(self.failures, &self.policy)).await;
                 }
-                let request = SubscribeRequest { agent_id: self.agent_id.clone(), after_sequence: self.after };
+                let request =
+                    SubscribeRequest { agent_id: self.agent_id.clone(), after_sequence: self.after };
                 match self.client.subscribe(request).await {
                     Ok(response) => {
                         self.stream = Some(response.into_inner());
@@ -112,7 +113,8 @@ impl State {
                 }
                 // The server ended the stream (a shutdown): reconnect like after an error.
                 Ok(None) => {
-                    if let Some(error) = self.disconnected(Status::unavailable("the server ended the stream")) {
+                    if let Some(error) = self.disconnected(Status::unavailable("the server ended the stream"))
+                    {
                         return Some(Err(error));
                     }
                 }
