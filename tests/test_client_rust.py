@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from client_runners import (
+from runner_checks import (
     ROOT,
     check_bad_request,
     check_bench_smoke,
