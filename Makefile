@@ -13,7 +13,7 @@ help:
 	@echo "make run    - create .venv, install, start the server in the foreground"
 	@echo "make test   - install test tools, lint (ruff, mypy, buf) and run the test suite"
 	@echo "make lint   - ruff, mypy and buf lint only"
-	@echo "make proto  - regenerate the Python stubs from proto/"
+	@echo "make proto  - regenerate the Python stubs and every client from proto/"
 	@echo "make clients - regenerate every client in clients/ from proto/ (clients-python, clients-go, ...)"
 	@echo "make bench  - run the benchmarks in bench/ (prints a table, writes bench/results/*.json)"
 
@@ -36,8 +36,10 @@ $(NODE_STAMP): package.json package-lock.json
 run: $(RUN_STAMP)
 	$(BIN)/envoy-grpc serve $(ARGS)
 
-proto: $(DEV_STAMP)
+# The server's stubs, then every client (each client's test fails when its committed code is stale).
+proto: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/python scripts/gen_proto.py
+	$(MAKE) clients
 
 lint: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
@@ -58,8 +60,14 @@ clients-python: $(DEV_STAMP)
 clients-go: $(DEV_STAMP)
 	bash scripts/clients/go.sh
 
+clients-ts: $(NODE_STAMP)
+	bash scripts/clients/ts.sh
+
+clients-rust: $(NODE_STAMP)
+	bash scripts/clients/rust.sh
+
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .cache clients/go/bin
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .cache clients/go/bin clients/ts/dist clients/ts/node_modules clients/rust/target

@@ -176,7 +176,11 @@ class SessionService(sessions_pb2_grpc.SessionServiceServicer):
             next_page_token=found.next_page_token,
         )
         if self.leases is not None and not request.page_token:
-            projects = [request.project] if request.project else [c.write.project for c in found.changes if c.write.project]
+            projects = (
+                [request.project]
+                if request.project
+                else [c.write.project for c in found.changes if c.write.project]
+            )
             covering = await self.leases.covering(request.path, projects)
             response.leases.extend(coordination_convert.lease(row, self.leases.now()) for row in covering)
         return response
