@@ -19,7 +19,7 @@ from google.protobuf import message as _message
 
 from envoy_grpc.server.methods import method_table
 from envoy_grpc.services.metadata import EXISTING_KEY
-from gateway import errors, openapi, transcode, websocket
+from gateway import errors, mcp_mount, openapi, transcode, websocket
 from gateway.routes import Match, Route, RouteTable, build_routes, describe
 from gateway.sse import stream_events
 
@@ -60,8 +60,9 @@ class Gateway:
         self._streams: set[asyncio.Task[Any]] = set()
         self._sockets = websocket.PushSockets(self.channel, FORWARDED_HEADERS)
 
-    def app(self) -> web.Application:
+    def app(self, host: str = "127.0.0.1") -> web.Application:
         application = web.Application(client_max_size=self.max_body)
+        mcp_mount.mount(application, self.channel, host)
         application.router.add_get("/openapi.json", self._serve_openapi)
         application.router.add_get("/", self._serve_index)
         application.router.add_get(websocket.PATH, self._sockets.handle, allow_head=False)
@@ -72,7 +73,7 @@ class Gateway:
         # handler_cancellation: a stream's handler is cancelled when its client goes away, which
         # cancels the gRPC call behind it (otherwise it would linger until its next write fails).
         self._runner = web.AppRunner(
-            self.app(),
+            self.app(host),
             access_log=None,
             handle_signals=False,
             handler_cancellation=True,
@@ -112,7 +113,7 @@ class Gateway:
                 "name": "envoy-grpc",
                 "description": "HTTP+JSON gateway; the full description is at /openapi.json",
                 "openapi": "/openapi.json",
-                "routes": [*describe(self.table.routes), websocket.index_entry()],
+                "routes": [*describe(self.table.routes), websocket.index_entry(), mcp_mount.index_entry()],
             },
         )
 

@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from click.testing import CliRunner
 from hook_payloads import session_start, write
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 from support import Server, auth
 from test_code_search import ROUTER, index, register
 
@@ -252,3 +254,29 @@ async def test_leases_and_tasks_through_the_tools(server: Server) -> None:
         agent_id,
     )
     assert none_left.is_error and "NOT_FOUND" in none_left.content[0].text
+
+
+async def test_the_tools_over_streamable_http_on_the_gateway_act_as_the_token(server: Server) -> None:
+    agent, peer = await server.register("web-agent"), await server.register("peer")
+    headers = {"Authorization": f"Bearer {agent['token']}", "X-Envoy-Project": "envoy"}
+
+    async with (
+        httpx2.AsyncClient(headers=headers) as http,
+        Client(streamable_http_client(f"{server.base_url}/mcp", http_client=http)) as client,
+    ):
+        tools = (await client.list_tools()).tools
+        me = await call(client, "whoami")
+        sent = await call(client, "send_message", to=peer["agent_id"], text="over HTTP")
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {server.operator_token}"}) as http,
+        Client(streamable_http_client(f"{server.base_url}/mcp", http_client=http)) as client,
+    ):
+        as_operator = await client.call_tool("whoami", {})
+    pending = await server.messages.ListPendingMessages(
+        messages_pb2.ListPendingMessagesRequest(agent_id=peer["agent_id"]), metadata=auth(peer["token"])
+    )
+
+    assert {t.name for t in tools} == TOOLS
+    assert me == {"agent_id": agent["agent_id"], "session_id": "", "project": "envoy", "found_by": "token"}
+    assert [m.message_id for m in pending.messages] == [sent["message_id"]]
+    assert as_operator.is_error and "act as an agent" in as_operator.content[0].text

@@ -34,14 +34,15 @@ def mcp(context: click.Context, target: str | None) -> None:
     """
     if context.invoked_subcommand is not None:
         return
-    from envoy_grpc.mcp_tools.server import Connection, build
+    from envoy_grpc.mcp_tools.connection import StdioConnection
+    from envoy_grpc.mcp_tools.server import build
 
     logging.basicConfig(level=logging.WARNING, format="envoy-grpc mcp: %(message)s")
     data_dir = config.from_environment().data_dir
 
     async def run() -> None:
         # The gRPC channel belongs to the event loop it is made in: make everything inside it.
-        connection = Connection(target or os.environ.get("ENVOY_GRPC", DEFAULT_TARGET), data_dir)
+        connection = StdioConnection(target or os.environ.get("ENVOY_GRPC", DEFAULT_TARGET), data_dir)
         try:
             await build(connection).run_stdio_async()
         finally:

@@ -75,6 +75,12 @@ class AgentService(agents_pb2_grpc.AgentServiceServicer):
         await self.registry.heartbeat(current_caller(), request.agent_id, status)
         return agents_pb2.HeartbeatResponse(accepted=True)
 
+    async def GetCaller(
+        self, unused_request: agents_pb2.GetCallerRequest, unused_context: grpc.aio.ServicerContext
+    ) -> agents_pb2.GetCallerResponse:
+        caller = current_caller()
+        return agents_pb2.GetCallerResponse(role=caller.role, agent_id=caller.agent_id or "")
+
     async def GetCircuit(
         self, request: agents_pb2.GetCircuitRequest, unused_context: grpc.aio.ServicerContext
     ) -> agents_pb2.Circuit:

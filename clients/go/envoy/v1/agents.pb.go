@@ -211,6 +211,99 @@ func (CircuitState) EnumDescriptor() ([]byte, []int) {
 	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{2}
 }
 
+// The request of AgentService.GetCaller.
+type GetCallerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCallerRequest) Reset() {
+	*x = GetCallerRequest{}
+	mi := &file_envoy_v1_agents_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCallerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCallerRequest) ProtoMessage() {}
+
+func (x *GetCallerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_envoy_v1_agents_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCallerRequest.ProtoReflect.Descriptor instead.
+func (*GetCallerRequest) Descriptor() ([]byte, []int) {
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{0}
+}
+
+// The response of AgentService.GetCaller.
+type GetCallerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the credentials stand for: `agent`, `operator`, `hook` or
+	// `anonymous`.
+	Role string `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	// The agent's ID when `role` is `agent`; empty otherwise.
+	AgentId       string `protobuf:"bytes,2,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCallerResponse) Reset() {
+	*x = GetCallerResponse{}
+	mi := &file_envoy_v1_agents_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCallerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCallerResponse) ProtoMessage() {}
+
+func (x *GetCallerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_envoy_v1_agents_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCallerResponse.ProtoReflect.Descriptor instead.
+func (*GetCallerResponse) Descriptor() ([]byte, []int) {
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetCallerResponse) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *GetCallerResponse) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
 // A snapshot of what an agent is doing, sent with heartbeats. Every field is
 // optional; a missing `state` means `working`.
 type AgentStatus struct {
@@ -233,7 +326,7 @@ type AgentStatus struct {
 
 func (x *AgentStatus) Reset() {
 	*x = AgentStatus{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[0]
+	mi := &file_envoy_v1_agents_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -245,7 +338,7 @@ func (x *AgentStatus) String() string {
 func (*AgentStatus) ProtoMessage() {}
 
 func (x *AgentStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[0]
+	mi := &file_envoy_v1_agents_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -258,7 +351,7 @@ func (x *AgentStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentStatus.ProtoReflect.Descriptor instead.
 func (*AgentStatus) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{0}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AgentStatus) GetState() AgentState {
@@ -339,7 +432,7 @@ type Agent struct {
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[1]
+	mi := &file_envoy_v1_agents_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +444,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[1]
+	mi := &file_envoy_v1_agents_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +457,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{1}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Agent) GetAgentId() string {
@@ -466,7 +559,7 @@ type RegisterAgentRequest struct {
 
 func (x *RegisterAgentRequest) Reset() {
 	*x = RegisterAgentRequest{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[2]
+	mi := &file_envoy_v1_agents_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +571,7 @@ func (x *RegisterAgentRequest) String() string {
 func (*RegisterAgentRequest) ProtoMessage() {}
 
 func (x *RegisterAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[2]
+	mi := &file_envoy_v1_agents_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +584,7 @@ func (x *RegisterAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterAgentRequest.ProtoReflect.Descriptor instead.
 func (*RegisterAgentRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{2}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RegisterAgentRequest) GetName() string {
@@ -551,7 +644,7 @@ type RegisterAgentResponse struct {
 
 func (x *RegisterAgentResponse) Reset() {
 	*x = RegisterAgentResponse{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[3]
+	mi := &file_envoy_v1_agents_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +656,7 @@ func (x *RegisterAgentResponse) String() string {
 func (*RegisterAgentResponse) ProtoMessage() {}
 
 func (x *RegisterAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[3]
+	mi := &file_envoy_v1_agents_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +669,7 @@ func (x *RegisterAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterAgentResponse.ProtoReflect.Descriptor instead.
 func (*RegisterAgentResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{3}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RegisterAgentResponse) GetAgentId() string {
@@ -674,7 +767,7 @@ type GetAgentRequest struct {
 
 func (x *GetAgentRequest) Reset() {
 	*x = GetAgentRequest{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[4]
+	mi := &file_envoy_v1_agents_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +779,7 @@ func (x *GetAgentRequest) String() string {
 func (*GetAgentRequest) ProtoMessage() {}
 
 func (x *GetAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[4]
+	mi := &file_envoy_v1_agents_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +792,7 @@ func (x *GetAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentRequest.ProtoReflect.Descriptor instead.
 func (*GetAgentRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{4}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetAgentRequest) GetAgentId() string {
@@ -730,7 +823,7 @@ type ListAgentsRequest struct {
 
 func (x *ListAgentsRequest) Reset() {
 	*x = ListAgentsRequest{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[5]
+	mi := &file_envoy_v1_agents_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +835,7 @@ func (x *ListAgentsRequest) String() string {
 func (*ListAgentsRequest) ProtoMessage() {}
 
 func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[5]
+	mi := &file_envoy_v1_agents_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +848,7 @@ func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentsRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{5}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListAgentsRequest) GetKind() string {
@@ -806,7 +899,7 @@ type ListAgentsResponse struct {
 
 func (x *ListAgentsResponse) Reset() {
 	*x = ListAgentsResponse{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[6]
+	mi := &file_envoy_v1_agents_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +911,7 @@ func (x *ListAgentsResponse) String() string {
 func (*ListAgentsResponse) ProtoMessage() {}
 
 func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[6]
+	mi := &file_envoy_v1_agents_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +924,7 @@ func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgentsResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{6}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListAgentsResponse) GetAgents() []*Agent {
@@ -859,7 +952,7 @@ type RetireAgentRequest struct {
 
 func (x *RetireAgentRequest) Reset() {
 	*x = RetireAgentRequest{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[7]
+	mi := &file_envoy_v1_agents_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +964,7 @@ func (x *RetireAgentRequest) String() string {
 func (*RetireAgentRequest) ProtoMessage() {}
 
 func (x *RetireAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[7]
+	mi := &file_envoy_v1_agents_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +977,7 @@ func (x *RetireAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireAgentRequest.ProtoReflect.Descriptor instead.
 func (*RetireAgentRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{7}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RetireAgentRequest) GetAgentId() string {
@@ -910,7 +1003,7 @@ type RetireAgentResponse struct {
 
 func (x *RetireAgentResponse) Reset() {
 	*x = RetireAgentResponse{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[8]
+	mi := &file_envoy_v1_agents_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +1015,7 @@ func (x *RetireAgentResponse) String() string {
 func (*RetireAgentResponse) ProtoMessage() {}
 
 func (x *RetireAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[8]
+	mi := &file_envoy_v1_agents_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1028,7 @@ func (x *RetireAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireAgentResponse.ProtoReflect.Descriptor instead.
 func (*RetireAgentResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{8}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RetireAgentResponse) GetAffected() []string {
@@ -970,7 +1063,7 @@ type RotateAgentTokenRequest struct {
 
 func (x *RotateAgentTokenRequest) Reset() {
 	*x = RotateAgentTokenRequest{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[9]
+	mi := &file_envoy_v1_agents_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1075,7 @@ func (x *RotateAgentTokenRequest) String() string {
 func (*RotateAgentTokenRequest) ProtoMessage() {}
 
 func (x *RotateAgentTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[9]
+	mi := &file_envoy_v1_agents_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1088,7 @@ func (x *RotateAgentTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAgentTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAgentTokenRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{9}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RotateAgentTokenRequest) GetAgentId() string {
@@ -1018,7 +1111,7 @@ type RotateAgentTokenResponse struct {
 
 func (x *RotateAgentTokenResponse) Reset() {
 	*x = RotateAgentTokenResponse{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[10]
+	mi := &file_envoy_v1_agents_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1123,7 @@ func (x *RotateAgentTokenResponse) String() string {
 func (*RotateAgentTokenResponse) ProtoMessage() {}
 
 func (x *RotateAgentTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[10]
+	mi := &file_envoy_v1_agents_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1136,7 @@ func (x *RotateAgentTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAgentTokenResponse.ProtoReflect.Descriptor instead.
 func (*RotateAgentTokenResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{10}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RotateAgentTokenResponse) GetAgentId() string {
@@ -1074,7 +1167,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[11]
+	mi := &file_envoy_v1_agents_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1179,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[11]
+	mi := &file_envoy_v1_agents_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1192,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{11}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HeartbeatRequest) GetAgentId() string {
@@ -1129,7 +1222,7 @@ type Nudge struct {
 
 func (x *Nudge) Reset() {
 	*x = Nudge{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[12]
+	mi := &file_envoy_v1_agents_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1234,7 @@ func (x *Nudge) String() string {
 func (*Nudge) ProtoMessage() {}
 
 func (x *Nudge) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[12]
+	mi := &file_envoy_v1_agents_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1247,7 @@ func (x *Nudge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Nudge.ProtoReflect.Descriptor instead.
 func (*Nudge) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{12}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Nudge) GetReason() string {
@@ -1184,7 +1277,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[13]
+	mi := &file_envoy_v1_agents_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1289,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[13]
+	mi := &file_envoy_v1_agents_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1302,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{13}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *HeartbeatResponse) GetAccepted() bool {
@@ -1237,7 +1330,7 @@ type GetCircuitRequest struct {
 
 func (x *GetCircuitRequest) Reset() {
 	*x = GetCircuitRequest{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[14]
+	mi := &file_envoy_v1_agents_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1342,7 @@ func (x *GetCircuitRequest) String() string {
 func (*GetCircuitRequest) ProtoMessage() {}
 
 func (x *GetCircuitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[14]
+	mi := &file_envoy_v1_agents_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1355,7 @@ func (x *GetCircuitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCircuitRequest.ProtoReflect.Descriptor instead.
 func (*GetCircuitRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{14}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetCircuitRequest) GetAgentId() string {
@@ -1283,7 +1376,7 @@ type RecordCircuitFailureRequest struct {
 
 func (x *RecordCircuitFailureRequest) Reset() {
 	*x = RecordCircuitFailureRequest{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[15]
+	mi := &file_envoy_v1_agents_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1388,7 @@ func (x *RecordCircuitFailureRequest) String() string {
 func (*RecordCircuitFailureRequest) ProtoMessage() {}
 
 func (x *RecordCircuitFailureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[15]
+	mi := &file_envoy_v1_agents_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1401,7 @@ func (x *RecordCircuitFailureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordCircuitFailureRequest.ProtoReflect.Descriptor instead.
 func (*RecordCircuitFailureRequest) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{15}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecordCircuitFailureRequest) GetAgentId() string {
@@ -1335,7 +1428,7 @@ type Circuit struct {
 
 func (x *Circuit) Reset() {
 	*x = Circuit{}
-	mi := &file_envoy_v1_agents_proto_msgTypes[16]
+	mi := &file_envoy_v1_agents_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1440,7 @@ func (x *Circuit) String() string {
 func (*Circuit) ProtoMessage() {}
 
 func (x *Circuit) ProtoReflect() protoreflect.Message {
-	mi := &file_envoy_v1_agents_proto_msgTypes[16]
+	mi := &file_envoy_v1_agents_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1453,7 @@ func (x *Circuit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Circuit.ProtoReflect.Descriptor instead.
 func (*Circuit) Descriptor() ([]byte, []int) {
-	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{16}
+	return file_envoy_v1_agents_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Circuit) GetAgentId() string {
@@ -1395,7 +1488,11 @@ var File_envoy_v1_agents_proto protoreflect.FileDescriptor
 
 const file_envoy_v1_agents_proto_rawDesc = "" +
 	"\n" +
-	"\x15envoy/v1/agents.proto\x12\benvoy.v1\x1a\x16envoy/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x02\n" +
+	"\x15envoy/v1/agents.proto\x12\benvoy.v1\x1a\x16envoy/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x12\n" +
+	"\x10GetCallerRequest\"B\n" +
+	"\x11GetCallerResponse\x12\x12\n" +
+	"\x04role\x18\x01 \x01(\tR\x04role\x12\x19\n" +
+	"\bagent_id\x18\x02 \x01(\tR\aagentId\"\xcd\x02\n" +
 	"\vAgentStatus\x12*\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x14.envoy.v1.AgentStateR\x05state\x12\"\n" +
 	"\n" +
@@ -1511,7 +1608,7 @@ const file_envoy_v1_agents_proto_rawDesc = "" +
 	"\x19CIRCUIT_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14CIRCUIT_STATE_CLOSED\x10\x01\x12\x16\n" +
 	"\x12CIRCUIT_STATE_OPEN\x10\x02\x12\x1b\n" +
-	"\x17CIRCUIT_STATE_HALF_OPEN\x10\x032\xf4\x06\n" +
+	"\x17CIRCUIT_STATE_HALF_OPEN\x10\x032\xcb\a\n" +
 	"\fAgentService\x12m\n" +
 	"\rRegisterAgent\x12\x1e.envoy.v1.RegisterAgentRequest\x1a\x1f.envoy.v1.RegisterAgentResponse\"\x1b\x88\xb5\x18\xc9\x01\x90\xb5\x18\x01\x82\xd3\xe4\x93\x02\f:\x01*\"\a/agents\x12R\n" +
 	"\bGetAgent\x12\x19.envoy.v1.GetAgentRequest\x1a\x0f.envoy.v1.Agent\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/agents/{agent_id}\x12X\n" +
@@ -1520,7 +1617,8 @@ const file_envoy_v1_agents_proto_rawDesc = "" +
 	"\vRetireAgent\x12\x1c.envoy.v1.RetireAgentRequest\x1a\x1d.envoy.v1.RetireAgentResponse\":\x82\xd3\xe4\x93\x024:\x01*Z\x14*\x12/agents/{agent_id}\"\x19/agents/{agent_id}/retire\x12~\n" +
 	"\x10RotateAgentToken\x12!.envoy.v1.RotateAgentTokenRequest\x1a\".envoy.v1.RotateAgentTokenResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/agents/{agent_id}/token\x12[\n" +
 	"\tHeartbeat\x12\x1a.envoy.v1.HeartbeatRequest\x1a\x1b.envoy.v1.HeartbeatResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
-	"/heartbeat\x12`\n" +
+	"/heartbeat\x12U\n" +
+	"\tGetCaller\x12\x1a.envoy.v1.GetCallerRequest\x1a\x1b.envoy.v1.GetCallerResponse\"\x0f\x82\xd3\xe4\x93\x02\t\x12\a/whoami\x12`\n" +
 	"\n" +
 	"GetCircuit\x12\x1b.envoy.v1.GetCircuitRequest\x1a\x11.envoy.v1.Circuit\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/agents/{agent_id}/circuit\x12\x7f\n" +
 	"\x14RecordCircuitFailure\x12%.envoy.v1.RecordCircuitFailureRequest\x1a\x11.envoy.v1.Circuit\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/agents/{agent_id}/circuit/failureBR\n" +
@@ -1539,66 +1637,70 @@ func file_envoy_v1_agents_proto_rawDescGZIP() []byte {
 }
 
 var file_envoy_v1_agents_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_envoy_v1_agents_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_envoy_v1_agents_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_envoy_v1_agents_proto_goTypes = []any{
 	(Lifecycle)(0),                      // 0: envoy.v1.Lifecycle
 	(AgentState)(0),                     // 1: envoy.v1.AgentState
 	(CircuitState)(0),                   // 2: envoy.v1.CircuitState
-	(*AgentStatus)(nil),                 // 3: envoy.v1.AgentStatus
-	(*Agent)(nil),                       // 4: envoy.v1.Agent
-	(*RegisterAgentRequest)(nil),        // 5: envoy.v1.RegisterAgentRequest
-	(*RegisterAgentResponse)(nil),       // 6: envoy.v1.RegisterAgentResponse
-	(*GetAgentRequest)(nil),             // 7: envoy.v1.GetAgentRequest
-	(*ListAgentsRequest)(nil),           // 8: envoy.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),          // 9: envoy.v1.ListAgentsResponse
-	(*RetireAgentRequest)(nil),          // 10: envoy.v1.RetireAgentRequest
-	(*RetireAgentResponse)(nil),         // 11: envoy.v1.RetireAgentResponse
-	(*RotateAgentTokenRequest)(nil),     // 12: envoy.v1.RotateAgentTokenRequest
-	(*RotateAgentTokenResponse)(nil),    // 13: envoy.v1.RotateAgentTokenResponse
-	(*HeartbeatRequest)(nil),            // 14: envoy.v1.HeartbeatRequest
-	(*Nudge)(nil),                       // 15: envoy.v1.Nudge
-	(*HeartbeatResponse)(nil),           // 16: envoy.v1.HeartbeatResponse
-	(*GetCircuitRequest)(nil),           // 17: envoy.v1.GetCircuitRequest
-	(*RecordCircuitFailureRequest)(nil), // 18: envoy.v1.RecordCircuitFailureRequest
-	(*Circuit)(nil),                     // 19: envoy.v1.Circuit
-	(*timestamppb.Timestamp)(nil),       // 20: google.protobuf.Timestamp
+	(*GetCallerRequest)(nil),            // 3: envoy.v1.GetCallerRequest
+	(*GetCallerResponse)(nil),           // 4: envoy.v1.GetCallerResponse
+	(*AgentStatus)(nil),                 // 5: envoy.v1.AgentStatus
+	(*Agent)(nil),                       // 6: envoy.v1.Agent
+	(*RegisterAgentRequest)(nil),        // 7: envoy.v1.RegisterAgentRequest
+	(*RegisterAgentResponse)(nil),       // 8: envoy.v1.RegisterAgentResponse
+	(*GetAgentRequest)(nil),             // 9: envoy.v1.GetAgentRequest
+	(*ListAgentsRequest)(nil),           // 10: envoy.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),          // 11: envoy.v1.ListAgentsResponse
+	(*RetireAgentRequest)(nil),          // 12: envoy.v1.RetireAgentRequest
+	(*RetireAgentResponse)(nil),         // 13: envoy.v1.RetireAgentResponse
+	(*RotateAgentTokenRequest)(nil),     // 14: envoy.v1.RotateAgentTokenRequest
+	(*RotateAgentTokenResponse)(nil),    // 15: envoy.v1.RotateAgentTokenResponse
+	(*HeartbeatRequest)(nil),            // 16: envoy.v1.HeartbeatRequest
+	(*Nudge)(nil),                       // 17: envoy.v1.Nudge
+	(*HeartbeatResponse)(nil),           // 18: envoy.v1.HeartbeatResponse
+	(*GetCircuitRequest)(nil),           // 19: envoy.v1.GetCircuitRequest
+	(*RecordCircuitFailureRequest)(nil), // 20: envoy.v1.RecordCircuitFailureRequest
+	(*Circuit)(nil),                     // 21: envoy.v1.Circuit
+	(*timestamppb.Timestamp)(nil),       // 22: google.protobuf.Timestamp
 }
 var file_envoy_v1_agents_proto_depIdxs = []int32{
 	1,  // 0: envoy.v1.AgentStatus.state:type_name -> envoy.v1.AgentState
 	0,  // 1: envoy.v1.Agent.lifecycle:type_name -> envoy.v1.Lifecycle
-	3,  // 2: envoy.v1.Agent.status:type_name -> envoy.v1.AgentStatus
-	20, // 3: envoy.v1.Agent.last_heartbeat_at:type_name -> google.protobuf.Timestamp
-	20, // 4: envoy.v1.Agent.created_at:type_name -> google.protobuf.Timestamp
-	20, // 5: envoy.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
-	20, // 6: envoy.v1.Agent.last_seen_at:type_name -> google.protobuf.Timestamp
+	5,  // 2: envoy.v1.Agent.status:type_name -> envoy.v1.AgentStatus
+	22, // 3: envoy.v1.Agent.last_heartbeat_at:type_name -> google.protobuf.Timestamp
+	22, // 4: envoy.v1.Agent.created_at:type_name -> google.protobuf.Timestamp
+	22, // 5: envoy.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
+	22, // 6: envoy.v1.Agent.last_seen_at:type_name -> google.protobuf.Timestamp
 	0,  // 7: envoy.v1.RegisterAgentResponse.lifecycle:type_name -> envoy.v1.Lifecycle
-	3,  // 8: envoy.v1.RegisterAgentResponse.status:type_name -> envoy.v1.AgentStatus
-	20, // 9: envoy.v1.RegisterAgentResponse.last_heartbeat_at:type_name -> google.protobuf.Timestamp
-	20, // 10: envoy.v1.RegisterAgentResponse.created_at:type_name -> google.protobuf.Timestamp
+	5,  // 8: envoy.v1.RegisterAgentResponse.status:type_name -> envoy.v1.AgentStatus
+	22, // 9: envoy.v1.RegisterAgentResponse.last_heartbeat_at:type_name -> google.protobuf.Timestamp
+	22, // 10: envoy.v1.RegisterAgentResponse.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 11: envoy.v1.ListAgentsRequest.lifecycle:type_name -> envoy.v1.Lifecycle
-	4,  // 12: envoy.v1.ListAgentsResponse.agents:type_name -> envoy.v1.Agent
-	3,  // 13: envoy.v1.HeartbeatRequest.status:type_name -> envoy.v1.AgentStatus
-	15, // 14: envoy.v1.HeartbeatResponse.nudges:type_name -> envoy.v1.Nudge
+	6,  // 12: envoy.v1.ListAgentsResponse.agents:type_name -> envoy.v1.Agent
+	5,  // 13: envoy.v1.HeartbeatRequest.status:type_name -> envoy.v1.AgentStatus
+	17, // 14: envoy.v1.HeartbeatResponse.nudges:type_name -> envoy.v1.Nudge
 	2,  // 15: envoy.v1.Circuit.state:type_name -> envoy.v1.CircuitState
-	20, // 16: envoy.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
-	5,  // 17: envoy.v1.AgentService.RegisterAgent:input_type -> envoy.v1.RegisterAgentRequest
-	7,  // 18: envoy.v1.AgentService.GetAgent:input_type -> envoy.v1.GetAgentRequest
-	8,  // 19: envoy.v1.AgentService.ListAgents:input_type -> envoy.v1.ListAgentsRequest
-	10, // 20: envoy.v1.AgentService.RetireAgent:input_type -> envoy.v1.RetireAgentRequest
-	12, // 21: envoy.v1.AgentService.RotateAgentToken:input_type -> envoy.v1.RotateAgentTokenRequest
-	14, // 22: envoy.v1.AgentService.Heartbeat:input_type -> envoy.v1.HeartbeatRequest
-	17, // 23: envoy.v1.AgentService.GetCircuit:input_type -> envoy.v1.GetCircuitRequest
-	18, // 24: envoy.v1.AgentService.RecordCircuitFailure:input_type -> envoy.v1.RecordCircuitFailureRequest
-	6,  // 25: envoy.v1.AgentService.RegisterAgent:output_type -> envoy.v1.RegisterAgentResponse
-	4,  // 26: envoy.v1.AgentService.GetAgent:output_type -> envoy.v1.Agent
-	9,  // 27: envoy.v1.AgentService.ListAgents:output_type -> envoy.v1.ListAgentsResponse
-	11, // 28: envoy.v1.AgentService.RetireAgent:output_type -> envoy.v1.RetireAgentResponse
-	13, // 29: envoy.v1.AgentService.RotateAgentToken:output_type -> envoy.v1.RotateAgentTokenResponse
-	16, // 30: envoy.v1.AgentService.Heartbeat:output_type -> envoy.v1.HeartbeatResponse
-	19, // 31: envoy.v1.AgentService.GetCircuit:output_type -> envoy.v1.Circuit
-	19, // 32: envoy.v1.AgentService.RecordCircuitFailure:output_type -> envoy.v1.Circuit
-	25, // [25:33] is the sub-list for method output_type
-	17, // [17:25] is the sub-list for method input_type
+	22, // 16: envoy.v1.Circuit.opened_at:type_name -> google.protobuf.Timestamp
+	7,  // 17: envoy.v1.AgentService.RegisterAgent:input_type -> envoy.v1.RegisterAgentRequest
+	9,  // 18: envoy.v1.AgentService.GetAgent:input_type -> envoy.v1.GetAgentRequest
+	10, // 19: envoy.v1.AgentService.ListAgents:input_type -> envoy.v1.ListAgentsRequest
+	12, // 20: envoy.v1.AgentService.RetireAgent:input_type -> envoy.v1.RetireAgentRequest
+	14, // 21: envoy.v1.AgentService.RotateAgentToken:input_type -> envoy.v1.RotateAgentTokenRequest
+	16, // 22: envoy.v1.AgentService.Heartbeat:input_type -> envoy.v1.HeartbeatRequest
+	3,  // 23: envoy.v1.AgentService.GetCaller:input_type -> envoy.v1.GetCallerRequest
+	19, // 24: envoy.v1.AgentService.GetCircuit:input_type -> envoy.v1.GetCircuitRequest
+	20, // 25: envoy.v1.AgentService.RecordCircuitFailure:input_type -> envoy.v1.RecordCircuitFailureRequest
+	8,  // 26: envoy.v1.AgentService.RegisterAgent:output_type -> envoy.v1.RegisterAgentResponse
+	6,  // 27: envoy.v1.AgentService.GetAgent:output_type -> envoy.v1.Agent
+	11, // 28: envoy.v1.AgentService.ListAgents:output_type -> envoy.v1.ListAgentsResponse
+	13, // 29: envoy.v1.AgentService.RetireAgent:output_type -> envoy.v1.RetireAgentResponse
+	15, // 30: envoy.v1.AgentService.RotateAgentToken:output_type -> envoy.v1.RotateAgentTokenResponse
+	18, // 31: envoy.v1.AgentService.Heartbeat:output_type -> envoy.v1.HeartbeatResponse
+	4,  // 32: envoy.v1.AgentService.GetCaller:output_type -> envoy.v1.GetCallerResponse
+	21, // 33: envoy.v1.AgentService.GetCircuit:output_type -> envoy.v1.Circuit
+	21, // 34: envoy.v1.AgentService.RecordCircuitFailure:output_type -> envoy.v1.Circuit
+	26, // [26:35] is the sub-list for method output_type
+	17, // [17:26] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
 	17, // [17:17] is the sub-list for extension extendee
 	0,  // [0:17] is the sub-list for field type_name
@@ -1610,17 +1712,17 @@ func file_envoy_v1_agents_proto_init() {
 		return
 	}
 	file_envoy_v1_options_proto_init()
-	file_envoy_v1_agents_proto_msgTypes[0].OneofWrappers = []any{}
-	file_envoy_v1_agents_proto_msgTypes[1].OneofWrappers = []any{}
 	file_envoy_v1_agents_proto_msgTypes[2].OneofWrappers = []any{}
 	file_envoy_v1_agents_proto_msgTypes[3].OneofWrappers = []any{}
+	file_envoy_v1_agents_proto_msgTypes[4].OneofWrappers = []any{}
+	file_envoy_v1_agents_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_envoy_v1_agents_proto_rawDesc), len(file_envoy_v1_agents_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,7 @@ const (
 	AgentService_RetireAgent_FullMethodName          = "/envoy.v1.AgentService/RetireAgent"
 	AgentService_RotateAgentToken_FullMethodName     = "/envoy.v1.AgentService/RotateAgentToken"
 	AgentService_Heartbeat_FullMethodName            = "/envoy.v1.AgentService/Heartbeat"
+	AgentService_GetCaller_FullMethodName            = "/envoy.v1.AgentService/GetCaller"
 	AgentService_GetCircuit_FullMethodName           = "/envoy.v1.AgentService/GetCircuit"
 	AgentService_RecordCircuitFailure_FullMethodName = "/envoy.v1.AgentService/RecordCircuitFailure"
 )
@@ -89,6 +90,12 @@ type AgentServiceClient interface {
 	// doing. Closes the agent's circuit breaker (failure count 0). Safe to
 	// repeat.
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
+	// Says who the caller is, as the server sees its credentials: an agent
+	// (with its ID), the operator, the hook adapter or anonymous. Tools that
+	// hold only a token (the MCP endpoint over HTTP, client libraries) learn
+	// their agent ID from it. Never fails for a valid or absent token; an
+	// invalid token is UNAUTHENTICATED as on every call.
+	GetCaller(ctx context.Context, in *GetCallerRequest, opts ...grpc.CallOption) (*GetCallerResponse, error)
 	// Returns the state of an agent's circuit breaker. Push delivery to the
 	// agent pauses while the circuit is open; storage, replay and polling never
 	// do. Returns NOT_FOUND (AGENT_NOT_FOUND) for an unknown ID.
@@ -168,6 +175,16 @@ func (c *agentServiceClient) Heartbeat(ctx context.Context, in *HeartbeatRequest
 	return out, nil
 }
 
+func (c *agentServiceClient) GetCaller(ctx context.Context, in *GetCallerRequest, opts ...grpc.CallOption) (*GetCallerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCallerResponse)
+	err := c.cc.Invoke(ctx, AgentService_GetCaller_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *agentServiceClient) GetCircuit(ctx context.Context, in *GetCircuitRequest, opts ...grpc.CallOption) (*Circuit, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Circuit)
@@ -234,6 +251,12 @@ type AgentServiceServer interface {
 	// doing. Closes the agent's circuit breaker (failure count 0). Safe to
 	// repeat.
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
+	// Says who the caller is, as the server sees its credentials: an agent
+	// (with its ID), the operator, the hook adapter or anonymous. Tools that
+	// hold only a token (the MCP endpoint over HTTP, client libraries) learn
+	// their agent ID from it. Never fails for a valid or absent token; an
+	// invalid token is UNAUTHENTICATED as on every call.
+	GetCaller(context.Context, *GetCallerRequest) (*GetCallerResponse, error)
 	// Returns the state of an agent's circuit breaker. Push delivery to the
 	// agent pauses while the circuit is open; storage, replay and polling never
 	// do. Returns NOT_FOUND (AGENT_NOT_FOUND) for an unknown ID.
@@ -270,6 +293,9 @@ func (UnimplementedAgentServiceServer) RotateAgentToken(context.Context, *Rotate
 }
 func (UnimplementedAgentServiceServer) Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Heartbeat not implemented")
+}
+func (UnimplementedAgentServiceServer) GetCaller(context.Context, *GetCallerRequest) (*GetCallerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCaller not implemented")
 }
 func (UnimplementedAgentServiceServer) GetCircuit(context.Context, *GetCircuitRequest) (*Circuit, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCircuit not implemented")
@@ -406,6 +432,24 @@ func _AgentService_Heartbeat_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AgentService_GetCaller_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCallerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServiceServer).GetCaller(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgentService_GetCaller_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServiceServer).GetCaller(ctx, req.(*GetCallerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AgentService_GetCircuit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetCircuitRequest)
 	if err := dec(in); err != nil {
@@ -472,6 +516,10 @@ var AgentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Heartbeat",
 			Handler:    _AgentService_Heartbeat_Handler,
+		},
+		{
+			MethodName: "GetCaller",
+			Handler:    _AgentService_GetCaller_Handler,
 		},
 		{
 			MethodName: "GetCircuit",

@@ -34,6 +34,20 @@ impl AuthPolicy {
         }
     }
 }
+/// The request of AgentService.GetCaller.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetCallerRequest {}
+/// The response of AgentService.GetCaller.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetCallerResponse {
+    /// What the credentials stand for: `agent`, `operator`, `hook` or
+    /// `anonymous`.
+    #[prost(string, tag = "1")]
+    pub role: ::prost::alloc::string::String,
+    /// The agent's ID when `role` is `agent`; empty otherwise.
+    #[prost(string, tag = "2")]
+    pub agent_id: ::prost::alloc::string::String,
+}
 /// A snapshot of what an agent is doing, sent with heartbeats. Every field is
 /// optional; a missing `state` means `working`.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -661,6 +675,35 @@ pub mod agent_service_client {
             let mut req = request.into_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("envoy.v1.AgentService", "Heartbeat"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Says who the caller is, as the server sees its credentials: an agent
+        /// (with its ID), the operator, the hook adapter or anonymous. Tools that
+        /// hold only a token (the MCP endpoint over HTTP, client libraries) learn
+        /// their agent ID from it. Never fails for a valid or absent token; an
+        /// invalid token is UNAUTHENTICATED as on every call.
+        pub async fn get_caller(
+            &mut self,
+            request: impl tonic::IntoRequest<super::GetCallerRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GetCallerResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/envoy.v1.AgentService/GetCaller",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("envoy.v1.AgentService", "GetCaller"));
             self.inner.unary(req, path, codec).await
         }
         /// Returns the state of an agent's circuit breaker. Push delivery to the

@@ -130,6 +130,51 @@ or opens again. JSON: `"half_open"`.
 Global___CircuitState: _TypeAlias = CircuitState  # noqa: Y015
 
 @_typing.final
+class GetCallerRequest(_message.Message):
+    """The request of AgentService.GetCaller."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCallerRequest: _TypeAlias = GetCallerRequest  # noqa: Y015
+
+@_typing.final
+class GetCallerResponse(_message.Message):
+    """The response of AgentService.GetCaller."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLE_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    role: _builtins.str
+    """What the credentials stand for: `agent`, `operator`, `hook` or
+    `anonymous`.
+    """
+    agent_id: _builtins.str
+    """The agent's ID when `role` is `agent`; empty otherwise."""
+    def __init__(
+        self,
+        *,
+        role: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCallerResponse: _TypeAlias = GetCallerResponse  # noqa: Y015
+
+@_typing.final
 class AgentStatus(_message.Message):
     """A snapshot of what an agent is doing, sent with heartbeats. Every field is
     optional; a missing `state` means `working`.

@@ -66,6 +66,11 @@ class AgentServiceStub:
                 request_serializer=envoy_dot_v1_dot_agents__pb2.HeartbeatRequest.SerializeToString,
                 response_deserializer=envoy_dot_v1_dot_agents__pb2.HeartbeatResponse.FromString,
                 _registered_method=True)
+        self.GetCaller = channel.unary_unary(
+                '/envoy.v1.AgentService/GetCaller',
+                request_serializer=envoy_dot_v1_dot_agents__pb2.GetCallerRequest.SerializeToString,
+                response_deserializer=envoy_dot_v1_dot_agents__pb2.GetCallerResponse.FromString,
+                _registered_method=True)
         self.GetCircuit = channel.unary_unary(
                 '/envoy.v1.AgentService/GetCircuit',
                 request_serializer=envoy_dot_v1_dot_agents__pb2.GetCircuitRequest.SerializeToString,
@@ -152,6 +157,17 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCaller(self, request, context):
+        """Says who the caller is, as the server sees its credentials: an agent
+        (with its ID), the operator, the hook adapter or anonymous. Tools that
+        hold only a token (the MCP endpoint over HTTP, client libraries) learn
+        their agent ID from it. Never fails for a valid or absent token; an
+        invalid token is UNAUTHENTICATED as on every call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCircuit(self, request, context):
         """Returns the state of an agent's circuit breaker. Push delivery to the
         agent pauses while the circuit is open; storage, replay and polling never
@@ -203,6 +219,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.Heartbeat,
                     request_deserializer=envoy_dot_v1_dot_agents__pb2.HeartbeatRequest.FromString,
                     response_serializer=envoy_dot_v1_dot_agents__pb2.HeartbeatResponse.SerializeToString,
+            ),
+            'GetCaller': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCaller,
+                    request_deserializer=envoy_dot_v1_dot_agents__pb2.GetCallerRequest.FromString,
+                    response_serializer=envoy_dot_v1_dot_agents__pb2.GetCallerResponse.SerializeToString,
             ),
             'GetCircuit': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCircuit,
@@ -379,6 +400,33 @@ class AgentService:
             '/envoy.v1.AgentService/Heartbeat',
             envoy_dot_v1_dot_agents__pb2.HeartbeatRequest.SerializeToString,
             envoy_dot_v1_dot_agents__pb2.HeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCaller(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoy.v1.AgentService/GetCaller',
+            envoy_dot_v1_dot_agents__pb2.GetCallerRequest.SerializeToString,
+            envoy_dot_v1_dot_agents__pb2.GetCallerResponse.FromString,
             options,
             channel_credentials,
             insecure,

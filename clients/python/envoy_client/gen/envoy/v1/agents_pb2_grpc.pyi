@@ -93,6 +93,13 @@ class AgentServiceStub:
     doing. Closes the agent's circuit breaker (failure count 0). Safe to
     repeat.
     """
+    GetCaller: _grpc.UnaryUnaryMultiCallable[_agents_pb2.GetCallerRequest, _agents_pb2.GetCallerResponse]
+    """Says who the caller is, as the server sees its credentials: an agent
+    (with its ID), the operator, the hook adapter or anonymous. Tools that
+    hold only a token (the MCP endpoint over HTTP, client libraries) learn
+    their agent ID from it. Never fails for a valid or absent token; an
+    invalid token is UNAUTHENTICATED as on every call.
+    """
     GetCircuit: _grpc.UnaryUnaryMultiCallable[_agents_pb2.GetCircuitRequest, _agents_pb2.Circuit]
     """Returns the state of an agent's circuit breaker. Push delivery to the
     agent pauses while the circuit is open; storage, replay and polling never
@@ -156,6 +163,13 @@ class AgentServiceAsyncStub(AgentServiceStub):
     """Records that the calling agent is alive, with a snapshot of what it is
     doing. Closes the agent's circuit breaker (failure count 0). Safe to
     repeat.
+    """
+    GetCaller: _aio.UnaryUnaryMultiCallable[_agents_pb2.GetCallerRequest, _agents_pb2.GetCallerResponse]  # type: ignore[assignment]
+    """Says who the caller is, as the server sees its credentials: an agent
+    (with its ID), the operator, the hook adapter or anonymous. Tools that
+    hold only a token (the MCP endpoint over HTTP, client libraries) learn
+    their agent ID from it. Never fails for a valid or absent token; an
+    invalid token is UNAUTHENTICATED as on every call.
     """
     GetCircuit: _aio.UnaryUnaryMultiCallable[_agents_pb2.GetCircuitRequest, _agents_pb2.Circuit]  # type: ignore[assignment]
     """Returns the state of an agent's circuit breaker. Push delivery to the
@@ -253,6 +267,19 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         """Records that the calling agent is alive, with a snapshot of what it is
         doing. Closes the agent's circuit breaker (failure count 0). Safe to
         repeat.
+        """
+
+    @_abc_1.abstractmethod
+    def GetCaller(
+        self,
+        request: _agents_pb2.GetCallerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agents_pb2.GetCallerResponse, _abc.Awaitable[_agents_pb2.GetCallerResponse]]:
+        """Says who the caller is, as the server sees its credentials: an agent
+        (with its ID), the operator, the hook adapter or anonymous. Tools that
+        hold only a token (the MCP endpoint over HTTP, client libraries) learn
+        their agent ID from it. Never fails for a valid or absent token; an
+        invalid token is UNAUTHENTICATED as on every call.
         """
 
     @_abc_1.abstractmethod

@@ -29,7 +29,51 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file envoy/v1/agents.proto.
  */
 export const file_envoy_v1_agents: GenFile = /*@__PURE__*/
-  fileDesc("ChVlbnZveS92MS9hZ2VudHMucHJvdG8SCGVudm95LnYxIogCCgtBZ2VudFN0YXR1cxIjCgVzdGF0ZRgBIAEoDjIULmVudm95LnYxLkFnZW50U3RhdGUSFwoKd29ya2luZ19vbhgCIAEoCUgAiAEBEhQKB3Rhc2tfaWQYAyABKAlIAYgBARIbCg5ibG9ja2VkX3JlYXNvbhgEIAEoCUgCiAEBEh0KEHdhaXRpbmdfb25fYWdlbnQYBSABKAlIA4gBARIXCgpjaGVja3BvaW50GAYgASgJSASIAQFCDQoLX3dvcmtpbmdfb25CCgoIX3Rhc2tfaWRCEQoPX2Jsb2NrZWRfcmVhc29uQhMKEV93YWl0aW5nX29uX2FnZW50Qg0KC19jaGVja3BvaW50IssDCgVBZ2VudBIWCghhZ2VudF9pZBgBIAEoCUIE4kEBAxIMCgRuYW1lGAIgASgJEgwKBGtpbmQYAyABKAkSFgoJcGFyZW50X2lkGAQgASgJSACIAQESLAoJbGlmZWN5Y2xlGAUgASgOMhMuZW52b3kudjEuTGlmZWN5Y2xlQgTiQQEDEisKBnN0YXR1cxgGIAEoCzIVLmVudm95LnYxLkFnZW50U3RhdHVzQgTiQQEDEjsKEWxhc3RfaGVhcnRiZWF0X2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIUCgZvbmxpbmUYCCABKAhCBOJBAQMSFgoIY2hpbGRyZW4YCSADKAlCBOJBAQMSNAoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSNAoKcmV0aXJlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSNgoMbGFzdF9zZWVuX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBA0IMCgpfcGFyZW50X2lkImQKFFJlZ2lzdGVyQWdlbnRSZXF1ZXN0EhIKBG5hbWUYASABKAlCBOJBAQISEgoEa2luZBgCIAEoCUIE4kEBAhIWCglwYXJlbnRfaWQYAyABKAlIAIgBAUIMCgpfcGFyZW50X2lkIuECChVSZWdpc3RlckFnZW50UmVzcG9uc2USEAoIYWdlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRraW5kGAMgASgJEhYKCXBhcmVudF9pZBgEIAEoCUgAiAEBEiYKCWxpZmVjeWNsZRgFIAEoDjITLmVudm95LnYxLkxpZmVjeWNsZRIlCgZzdGF0dXMYBiABKAsyFS5lbnZveS52MS5BZ2VudFN0YXR1cxI1ChFsYXN0X2hlYXJ0YmVhdF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGb25saW5lGAggASgIEg4KBmlzX25ldxgJIAEoCBINCgV0b2tlbhgKIAEoCRIPCgdtZXNzYWdlGAsgASgJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgwKCl9wYXJlbnRfaWQiKQoPR2V0QWdlbnRSZXF1ZXN0EhYKCGFnZW50X2lkGAEgASgJQgTiQQECIo8BChFMaXN0QWdlbnRzUmVxdWVzdBIMCgRraW5kGAEgASgJEh0KCXBhcmVudF9pZBgCIAEoCUIKmrUYBnBhcmVudBImCglsaWZlY3ljbGUYAyABKA4yEy5lbnZveS52MS5MaWZlY3ljbGUSEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiTgoSTGlzdEFnZW50c1Jlc3BvbnNlEh8KBmFnZW50cxgBIAMoCzIPLmVudm95LnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIsChJSZXRpcmVBZ2VudFJlcXVlc3QSFgoIYWdlbnRfaWQYASABKAlCBOJBAQIiTgoTUmV0aXJlQWdlbnRSZXNwb25zZRIQCghhZmZlY3RlZBgBIAMoCRIPCgdyZXRpcmVkGAIgASgIEhQKDGRpc2Nvbm5lY3RlZBgDIAEoCCIxChdSb3RhdGVBZ2VudFRva2VuUmVxdWVzdBIWCghhZ2VudF9pZBgBIAEoCUIE4kEBAiI7ChhSb3RhdGVBZ2VudFRva2VuUmVzcG9uc2USEAoIYWdlbnRfaWQYASABKAkSDQoFdG9rZW4YAiABKAkiSwoQSGVhcnRiZWF0UmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIlCgZzdGF0dXMYAiABKAsyFS5lbnZveS52MS5BZ2VudFN0YXR1cyIpCgVOdWRnZRIOCgZyZWFzb24YASABKAkSEAoIc2V2ZXJpdHkYAiABKAkiRgoRSGVhcnRiZWF0UmVzcG9uc2USEAoIYWNjZXB0ZWQYASABKAgSHwoGbnVkZ2VzGAIgAygLMg8uZW52b3kudjEuTnVkZ2UiKwoRR2V0Q2lyY3VpdFJlcXVlc3QSFgoIYWdlbnRfaWQYASABKAlCBOJBAQIiNQobUmVjb3JkQ2lyY3VpdEZhaWx1cmVSZXF1ZXN0EhYKCGFnZW50X2lkGAEgASgJQgTiQQECIogBCgdDaXJjdWl0EhAKCGFnZW50X2lkGAEgASgJEiUKBXN0YXRlGAIgASgOMhYuZW52b3kudjEuQ2lyY3VpdFN0YXRlEhUKDWZhaWx1cmVfY291bnQYAyABKAUSLQoJb3BlbmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCpTCglMaWZlY3ljbGUSGQoVTElGRUNZQ0xFX1VOU1BFQ0lGSUVEEAASFAoQTElGRUNZQ0xFX0FDVElWRRABEhUKEUxJRkVDWUNMRV9SRVRJUkVEEAIqkQEKCkFnZW50U3RhdGUSGwoXQUdFTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNBR0VOVF9TVEFURV9XT1JLSU5HEAESFwoTQUdFTlRfU1RBVEVfQkxPQ0tFRBACEh4KGkFHRU5UX1NUQVRFX1dBSVRJTkdfUkVWSUVXEAMSFAoQQUdFTlRfU1RBVEVfSURMRRAEKnwKDENpcmN1aXRTdGF0ZRIdChlDSVJDVUlUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQ0lSQ1VJVF9TVEFURV9DTE9TRUQQARIWChJDSVJDVUlUX1NUQVRFX09QRU4QAhIbChdDSVJDVUlUX1NUQVRFX0hBTEZfT1BFThADMvQGCgxBZ2VudFNlcnZpY2USbQoNUmVnaXN0ZXJBZ2VudBIeLmVudm95LnYxLlJlZ2lzdGVyQWdlbnRSZXF1ZXN0Gh8uZW52b3kudjEuUmVnaXN0ZXJBZ2VudFJlc3BvbnNlIhuItRjJAZC1GAGC0+STAgw6ASoiBy9hZ2VudHMSUgoIR2V0QWdlbnQSGS5lbnZveS52MS5HZXRBZ2VudFJlcXVlc3QaDy5lbnZveS52MS5BZ2VudCIagtPkkwIUEhIvYWdlbnRzL3thZ2VudF9pZH0SWAoKTGlzdEFnZW50cxIbLmVudm95LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GhwuZW52b3kudjEuTGlzdEFnZW50c1Jlc3BvbnNlIg+C0+STAgkSBy9hZ2VudHMShgEKC1JldGlyZUFnZW50EhwuZW52b3kudjEuUmV0aXJlQWdlbnRSZXF1ZXN0Gh0uZW52b3kudjEuUmV0aXJlQWdlbnRSZXNwb25zZSI6gtPkkwI0OgEqWhQqEi9hZ2VudHMve2FnZW50X2lkfSIZL2FnZW50cy97YWdlbnRfaWR9L3JldGlyZRJ+ChBSb3RhdGVBZ2VudFRva2VuEiEuZW52b3kudjEuUm90YXRlQWdlbnRUb2tlblJlcXVlc3QaIi5lbnZveS52MS5Sb3RhdGVBZ2VudFRva2VuUmVzcG9uc2UiI4LT5JMCHToBKiIYL2FnZW50cy97YWdlbnRfaWR9L3Rva2VuElsKCUhlYXJ0YmVhdBIaLmVudm95LnYxLkhlYXJ0YmVhdFJlcXVlc3QaGy5lbnZveS52MS5IZWFydGJlYXRSZXNwb25zZSIVgtPkkwIPOgEqIgovaGVhcnRiZWF0EmAKCkdldENpcmN1aXQSGy5lbnZveS52MS5HZXRDaXJjdWl0UmVxdWVzdBoRLmVudm95LnYxLkNpcmN1aXQiIoLT5JMCHBIaL2FnZW50cy97YWdlbnRfaWR9L2NpcmN1aXQSfwoUUmVjb3JkQ2lyY3VpdEZhaWx1cmUSJS5lbnZveS52MS5SZWNvcmRDaXJjdWl0RmFpbHVyZVJlcXVlc3QaES5lbnZveS52MS5DaXJjdWl0Ii2C0+STAic6ASoiIi9hZ2VudHMve2FnZW50X2lkfS9jaXJjdWl0L2ZhaWx1cmVCUgoQZGV2LmVudm95Z3JwYy52MVABWjxnaXRodWIuY29tL2Vudm95LWdycGMvZW52b3ktZ3JwYy9jbGllbnRzL2dvL2Vudm95L3YxO2Vudm95djFiBnByb3RvMw", [file_envoy_v1_options, file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_timestamp]);
+  fileDesc("ChVlbnZveS92MS9hZ2VudHMucHJvdG8SCGVudm95LnYxIhIKEEdldENhbGxlclJlcXVlc3QiMwoRR2V0Q2FsbGVyUmVzcG9uc2USDAoEcm9sZRgBIAEoCRIQCghhZ2VudF9pZBgCIAEoCSKIAgoLQWdlbnRTdGF0dXMSIwoFc3RhdGUYASABKA4yFC5lbnZveS52MS5BZ2VudFN0YXRlEhcKCndvcmtpbmdfb24YAiABKAlIAIgBARIUCgd0YXNrX2lkGAMgASgJSAGIAQESGwoOYmxvY2tlZF9yZWFzb24YBCABKAlIAogBARIdChB3YWl0aW5nX29uX2FnZW50GAUgASgJSAOIAQESFwoKY2hlY2twb2ludBgGIAEoCUgEiAEBQg0KC193b3JraW5nX29uQgoKCF90YXNrX2lkQhEKD19ibG9ja2VkX3JlYXNvbkITChFfd2FpdGluZ19vbl9hZ2VudEINCgtfY2hlY2twb2ludCLLAwoFQWdlbnQSFgoIYWdlbnRfaWQYASABKAlCBOJBAQMSDAoEbmFtZRgCIAEoCRIMCgRraW5kGAMgASgJEhYKCXBhcmVudF9pZBgEIAEoCUgAiAEBEiwKCWxpZmVjeWNsZRgFIAEoDjITLmVudm95LnYxLkxpZmVjeWNsZUIE4kEBAxIrCgZzdGF0dXMYBiABKAsyFS5lbnZveS52MS5BZ2VudFN0YXR1c0IE4kEBAxI7ChFsYXN0X2hlYXJ0YmVhdF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSFAoGb25saW5lGAggASgIQgTiQQEDEhYKCGNoaWxkcmVuGAkgAygJQgTiQQEDEjQKCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjQKCnJldGlyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjYKDGxhc3Rfc2Vlbl9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQNCDAoKX3BhcmVudF9pZCJkChRSZWdpc3RlckFnZW50UmVxdWVzdBISCgRuYW1lGAEgASgJQgTiQQECEhIKBGtpbmQYAiABKAlCBOJBAQISFgoJcGFyZW50X2lkGAMgASgJSACIAQFCDAoKX3BhcmVudF9pZCLhAgoVUmVnaXN0ZXJBZ2VudFJlc3BvbnNlEhAKCGFnZW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEa2luZBgDIAEoCRIWCglwYXJlbnRfaWQYBCABKAlIAIgBARImCglsaWZlY3ljbGUYBSABKA4yEy5lbnZveS52MS5MaWZlY3ljbGUSJQoGc3RhdHVzGAYgASgLMhUuZW52b3kudjEuQWdlbnRTdGF0dXMSNQoRbGFzdF9oZWFydGJlYXRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBm9ubGluZRgIIAEoCBIOCgZpc19uZXcYCSABKAgSDQoFdG9rZW4YCiABKAkSDwoHbWVzc2FnZRgLIAEoCRIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIMCgpfcGFyZW50X2lkIikKD0dldEFnZW50UmVxdWVzdBIWCghhZ2VudF9pZBgBIAEoCUIE4kEBAiKPAQoRTGlzdEFnZW50c1JlcXVlc3QSDAoEa2luZBgBIAEoCRIdCglwYXJlbnRfaWQYAiABKAlCCpq1GAZwYXJlbnQSJgoJbGlmZWN5Y2xlGAMgASgOMhMuZW52b3kudjEuTGlmZWN5Y2xlEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJIk4KEkxpc3RBZ2VudHNSZXNwb25zZRIfCgZhZ2VudHMYASADKAsyDy5lbnZveS52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLAoSUmV0aXJlQWdlbnRSZXF1ZXN0EhYKCGFnZW50X2lkGAEgASgJQgTiQQECIk4KE1JldGlyZUFnZW50UmVzcG9uc2USEAoIYWZmZWN0ZWQYASADKAkSDwoHcmV0aXJlZBgCIAEoCBIUCgxkaXNjb25uZWN0ZWQYAyABKAgiMQoXUm90YXRlQWdlbnRUb2tlblJlcXVlc3QSFgoIYWdlbnRfaWQYASABKAlCBOJBAQIiOwoYUm90YXRlQWdlbnRUb2tlblJlc3BvbnNlEhAKCGFnZW50X2lkGAEgASgJEg0KBXRva2VuGAIgASgJIksKEEhlYXJ0YmVhdFJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSJQoGc3RhdHVzGAIgASgLMhUuZW52b3kudjEuQWdlbnRTdGF0dXMiKQoFTnVkZ2USDgoGcmVhc29uGAEgASgJEhAKCHNldmVyaXR5GAIgASgJIkYKEUhlYXJ0YmVhdFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgIEh8KBm51ZGdlcxgCIAMoCzIPLmVudm95LnYxLk51ZGdlIisKEUdldENpcmN1aXRSZXF1ZXN0EhYKCGFnZW50X2lkGAEgASgJQgTiQQECIjUKG1JlY29yZENpcmN1aXRGYWlsdXJlUmVxdWVzdBIWCghhZ2VudF9pZBgBIAEoCUIE4kEBAiKIAQoHQ2lyY3VpdBIQCghhZ2VudF9pZBgBIAEoCRIlCgVzdGF0ZRgCIAEoDjIWLmVudm95LnYxLkNpcmN1aXRTdGF0ZRIVCg1mYWlsdXJlX2NvdW50GAMgASgFEi0KCW9wZW5lZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqUwoJTGlmZWN5Y2xlEhkKFUxJRkVDWUNMRV9VTlNQRUNJRklFRBAAEhQKEExJRkVDWUNMRV9BQ1RJVkUQARIVChFMSUZFQ1lDTEVfUkVUSVJFRBACKpEBCgpBZ2VudFN0YXRlEhsKF0FHRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTQUdFTlRfU1RBVEVfV09SS0lORxABEhcKE0FHRU5UX1NUQVRFX0JMT0NLRUQQAhIeChpBR0VOVF9TVEFURV9XQUlUSU5HX1JFVklFVxADEhQKEEFHRU5UX1NUQVRFX0lETEUQBCp8CgxDaXJjdWl0U3RhdGUSHQoZQ0lSQ1VJVF9TVEFURV9VTlNQRUNJRklFRBAAEhgKFENJUkNVSVRfU1RBVEVfQ0xPU0VEEAESFgoSQ0lSQ1VJVF9TVEFURV9PUEVOEAISGwoXQ0lSQ1VJVF9TVEFURV9IQUxGX09QRU4QAzLLBwoMQWdlbnRTZXJ2aWNlEm0KDVJlZ2lzdGVyQWdlbnQSHi5lbnZveS52MS5SZWdpc3RlckFnZW50UmVxdWVzdBofLmVudm95LnYxLlJlZ2lzdGVyQWdlbnRSZXNwb25zZSIbiLUYyQGQtRgBgtPkkwIMOgEqIgcvYWdlbnRzElIKCEdldEFnZW50EhkuZW52b3kudjEuR2V0QWdlbnRSZXF1ZXN0Gg8uZW52b3kudjEuQWdlbnQiGoLT5JMCFBISL2FnZW50cy97YWdlbnRfaWR9ElgKCkxpc3RBZ2VudHMSGy5lbnZveS52MS5MaXN0QWdlbnRzUmVxdWVzdBocLmVudm95LnYxLkxpc3RBZ2VudHNSZXNwb25zZSIPgtPkkwIJEgcvYWdlbnRzEoYBCgtSZXRpcmVBZ2VudBIcLmVudm95LnYxLlJldGlyZUFnZW50UmVxdWVzdBodLmVudm95LnYxLlJldGlyZUFnZW50UmVzcG9uc2UiOoLT5JMCNDoBKloUKhIvYWdlbnRzL3thZ2VudF9pZH0iGS9hZ2VudHMve2FnZW50X2lkfS9yZXRpcmUSfgoQUm90YXRlQWdlbnRUb2tlbhIhLmVudm95LnYxLlJvdGF0ZUFnZW50VG9rZW5SZXF1ZXN0GiIuZW52b3kudjEuUm90YXRlQWdlbnRUb2tlblJlc3BvbnNlIiOC0+STAh06ASoiGC9hZ2VudHMve2FnZW50X2lkfS90b2tlbhJbCglIZWFydGJlYXQSGi5lbnZveS52MS5IZWFydGJlYXRSZXF1ZXN0GhsuZW52b3kudjEuSGVhcnRiZWF0UmVzcG9uc2UiFYLT5JMCDzoBKiIKL2hlYXJ0YmVhdBJVCglHZXRDYWxsZXISGi5lbnZveS52MS5HZXRDYWxsZXJSZXF1ZXN0GhsuZW52b3kudjEuR2V0Q2FsbGVyUmVzcG9uc2UiD4LT5JMCCRIHL3dob2FtaRJgCgpHZXRDaXJjdWl0EhsuZW52b3kudjEuR2V0Q2lyY3VpdFJlcXVlc3QaES5lbnZveS52MS5DaXJjdWl0IiKC0+STAhwSGi9hZ2VudHMve2FnZW50X2lkfS9jaXJjdWl0En8KFFJlY29yZENpcmN1aXRGYWlsdXJlEiUuZW52b3kudjEuUmVjb3JkQ2lyY3VpdEZhaWx1cmVSZXF1ZXN0GhEuZW52b3kudjEuQ2lyY3VpdCItgtPkkwInOgEqIiIvYWdlbnRzL3thZ2VudF9pZH0vY2lyY3VpdC9mYWlsdXJlQlIKEGRldi5lbnZveWdycGMudjFQAVo8Z2l0aHViLmNvbS9lbnZveS1ncnBjL2Vudm95LWdycGMvY2xpZW50cy9nby9lbnZveS92MTtlbnZveXYxYgZwcm90bzM", [file_envoy_v1_options, file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_timestamp]);
+
+/**
+ * The request of AgentService.GetCaller.
+ *
+ * @generated from message envoy.v1.GetCallerRequest
+ */
+export type GetCallerRequest = Message<"envoy.v1.GetCallerRequest"> & {
+};
+
+/**
+ * Describes the message envoy.v1.GetCallerRequest.
+ * Use `create(GetCallerRequestSchema)` to create a new message.
+ */
+export const GetCallerRequestSchema: GenMessage<GetCallerRequest> = /*@__PURE__*/
+  messageDesc(file_envoy_v1_agents, 0);
+
+/**
+ * The response of AgentService.GetCaller.
+ *
+ * @generated from message envoy.v1.GetCallerResponse
+ */
+export type GetCallerResponse = Message<"envoy.v1.GetCallerResponse"> & {
+  /**
+   * What the credentials stand for: `agent`, `operator`, `hook` or
+   * `anonymous`.
+   *
+   * @generated from field: string role = 1;
+   */
+  role: string;
+
+  /**
+   * The agent's ID when `role` is `agent`; empty otherwise.
+   *
+   * @generated from field: string agent_id = 2;
+   */
+  agentId: string;
+};
+
+/**
+ * Describes the message envoy.v1.GetCallerResponse.
+ * Use `create(GetCallerResponseSchema)` to create a new message.
+ */
+export const GetCallerResponseSchema: GenMessage<GetCallerResponse> = /*@__PURE__*/
+  messageDesc(file_envoy_v1_agents, 1);
 
 /**
  * A snapshot of what an agent is doing, sent with heartbeats. Every field is
@@ -86,7 +130,7 @@ export type AgentStatus = Message<"envoy.v1.AgentStatus"> & {
  * Use `create(AgentStatusSchema)` to create a new message.
  */
 export const AgentStatusSchema: GenMessage<AgentStatus> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 0);
+  messageDesc(file_envoy_v1_agents, 2);
 
 /**
  * A registered agent.
@@ -187,7 +231,7 @@ export type Agent = Message<"envoy.v1.Agent"> & {
  * Use `create(AgentSchema)` to create a new message.
  */
 export const AgentSchema: GenMessage<Agent> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 1);
+  messageDesc(file_envoy_v1_agents, 3);
 
 /**
  * The request of AgentService.RegisterAgent.
@@ -222,7 +266,7 @@ export type RegisterAgentRequest = Message<"envoy.v1.RegisterAgentRequest"> & {
  * Use `create(RegisterAgentRequestSchema)` to create a new message.
  */
 export const RegisterAgentRequestSchema: GenMessage<RegisterAgentRequest> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 2);
+  messageDesc(file_envoy_v1_agents, 4);
 
 /**
  * The response of AgentService.RegisterAgent: the agent, flat, plus what only
@@ -323,7 +367,7 @@ export type RegisterAgentResponse = Message<"envoy.v1.RegisterAgentResponse"> & 
  * Use `create(RegisterAgentResponseSchema)` to create a new message.
  */
 export const RegisterAgentResponseSchema: GenMessage<RegisterAgentResponse> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 3);
+  messageDesc(file_envoy_v1_agents, 5);
 
 /**
  * The request of AgentService.GetAgent.
@@ -344,7 +388,7 @@ export type GetAgentRequest = Message<"envoy.v1.GetAgentRequest"> & {
  * Use `create(GetAgentRequestSchema)` to create a new message.
  */
 export const GetAgentRequestSchema: GenMessage<GetAgentRequest> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 4);
+  messageDesc(file_envoy_v1_agents, 6);
 
 /**
  * The request of AgentService.ListAgents.
@@ -395,7 +439,7 @@ export type ListAgentsRequest = Message<"envoy.v1.ListAgentsRequest"> & {
  * Use `create(ListAgentsRequestSchema)` to create a new message.
  */
 export const ListAgentsRequestSchema: GenMessage<ListAgentsRequest> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 5);
+  messageDesc(file_envoy_v1_agents, 7);
 
 /**
  * The response of AgentService.ListAgents.
@@ -423,7 +467,7 @@ export type ListAgentsResponse = Message<"envoy.v1.ListAgentsResponse"> & {
  * Use `create(ListAgentsResponseSchema)` to create a new message.
  */
 export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 6);
+  messageDesc(file_envoy_v1_agents, 8);
 
 /**
  * The request of AgentService.RetireAgent.
@@ -444,7 +488,7 @@ export type RetireAgentRequest = Message<"envoy.v1.RetireAgentRequest"> & {
  * Use `create(RetireAgentRequestSchema)` to create a new message.
  */
 export const RetireAgentRequestSchema: GenMessage<RetireAgentRequest> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 7);
+  messageDesc(file_envoy_v1_agents, 9);
 
 /**
  * The response of AgentService.RetireAgent.
@@ -480,7 +524,7 @@ export type RetireAgentResponse = Message<"envoy.v1.RetireAgentResponse"> & {
  * Use `create(RetireAgentResponseSchema)` to create a new message.
  */
 export const RetireAgentResponseSchema: GenMessage<RetireAgentResponse> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 8);
+  messageDesc(file_envoy_v1_agents, 10);
 
 /**
  * The request of AgentService.RotateAgentToken.
@@ -501,7 +545,7 @@ export type RotateAgentTokenRequest = Message<"envoy.v1.RotateAgentTokenRequest"
  * Use `create(RotateAgentTokenRequestSchema)` to create a new message.
  */
 export const RotateAgentTokenRequestSchema: GenMessage<RotateAgentTokenRequest> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 9);
+  messageDesc(file_envoy_v1_agents, 11);
 
 /**
  * The response of AgentService.RotateAgentToken.
@@ -529,7 +573,7 @@ export type RotateAgentTokenResponse = Message<"envoy.v1.RotateAgentTokenRespons
  * Use `create(RotateAgentTokenResponseSchema)` to create a new message.
  */
 export const RotateAgentTokenResponseSchema: GenMessage<RotateAgentTokenResponse> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 10);
+  messageDesc(file_envoy_v1_agents, 12);
 
 /**
  * The request of AgentService.Heartbeat.
@@ -558,7 +602,7 @@ export type HeartbeatRequest = Message<"envoy.v1.HeartbeatRequest"> & {
  * Use `create(HeartbeatRequestSchema)` to create a new message.
  */
 export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 11);
+  messageDesc(file_envoy_v1_agents, 13);
 
 /**
  * A hint the server gives an agent in a heartbeat response.
@@ -586,7 +630,7 @@ export type Nudge = Message<"envoy.v1.Nudge"> & {
  * Use `create(NudgeSchema)` to create a new message.
  */
 export const NudgeSchema: GenMessage<Nudge> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 12);
+  messageDesc(file_envoy_v1_agents, 14);
 
 /**
  * The response of AgentService.Heartbeat.
@@ -614,7 +658,7 @@ export type HeartbeatResponse = Message<"envoy.v1.HeartbeatResponse"> & {
  * Use `create(HeartbeatResponseSchema)` to create a new message.
  */
 export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 13);
+  messageDesc(file_envoy_v1_agents, 15);
 
 /**
  * The request of AgentService.GetCircuit.
@@ -635,7 +679,7 @@ export type GetCircuitRequest = Message<"envoy.v1.GetCircuitRequest"> & {
  * Use `create(GetCircuitRequestSchema)` to create a new message.
  */
 export const GetCircuitRequestSchema: GenMessage<GetCircuitRequest> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 14);
+  messageDesc(file_envoy_v1_agents, 16);
 
 /**
  * The request of AgentService.RecordCircuitFailure.
@@ -656,7 +700,7 @@ export type RecordCircuitFailureRequest = Message<"envoy.v1.RecordCircuitFailure
  * Use `create(RecordCircuitFailureRequestSchema)` to create a new message.
  */
 export const RecordCircuitFailureRequestSchema: GenMessage<RecordCircuitFailureRequest> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 15);
+  messageDesc(file_envoy_v1_agents, 17);
 
 /**
  * An agent's circuit breaker.
@@ -698,7 +742,7 @@ export type Circuit = Message<"envoy.v1.Circuit"> & {
  * Use `create(CircuitSchema)` to create a new message.
  */
 export const CircuitSchema: GenMessage<Circuit> = /*@__PURE__*/
-  messageDesc(file_envoy_v1_agents, 16);
+  messageDesc(file_envoy_v1_agents, 18);
 
 /**
  * Whether an agent is still in service.
@@ -919,6 +963,20 @@ export const AgentService: GenService<{
     methodKind: "unary";
     input: typeof HeartbeatRequestSchema;
     output: typeof HeartbeatResponseSchema;
+  },
+  /**
+   * Says who the caller is, as the server sees its credentials: an agent
+   * (with its ID), the operator, the hook adapter or anonymous. Tools that
+   * hold only a token (the MCP endpoint over HTTP, client libraries) learn
+   * their agent ID from it. Never fails for a valid or absent token; an
+   * invalid token is UNAUTHENTICATED as on every call.
+   *
+   * @generated from rpc envoy.v1.AgentService.GetCaller
+   */
+  getCaller: {
+    methodKind: "unary";
+    input: typeof GetCallerRequestSchema;
+    output: typeof GetCallerResponseSchema;
   },
   /**
    * Returns the state of an agent's circuit breaker. Push delivery to the
