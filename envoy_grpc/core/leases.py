@@ -9,10 +9,7 @@ registry is asked) and are released by the registry's retire listener.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
-import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,11 +21,10 @@ from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Caller
 from envoy_grpc.core.lease_index import LeaseIndex
 from envoy_grpc.core.lease_paths import PathPattern
+from envoy_grpc.core.sweeper import Sweeper
 from envoy_grpc.store import leases as store
 from envoy_grpc.store.coordination_types import LEASE_MODES, LeaseFilter, LeaseRow, NewLease
-from envoy_grpc.store.db import Database, DatabaseClosedError
-
-log = logging.getLogger(__name__)
+from envoy_grpc.store.db import Database
 
 
 @dataclass(frozen=True)
@@ -67,7 +63,7 @@ class Leases:
         self.settings = settings
         self._now = clock
         self.index = LeaseIndex()
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = Sweeper("lease sweep", self.settings.sweep_interval, self.sweep)
 
     def now(self) -> float:
         """The clock leases are judged by (a lease is active while `now() < expires_at`)."""
@@ -79,13 +75,10 @@ class Leases:
             self.index.put(lease)
 
     def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_loop(), name="envoy-lease-sweep")
+        self._sweeper.start()
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await self._sweeper.close()
 
     # -- checks (memory only) ------------------------------------------------------------------
 
@@ -212,16 +205,6 @@ class Leases:
         expired = await self.db.write(lambda: store.expire_due(self._now()))
         self.index.drop_all(expired)
         return expired
-
-    async def _sweep_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.sweep_interval)
-            try:
-                await self.sweep()
-            except DatabaseClosedError:
-                return
-            except Exception:  # keep sweeping; the next round may succeed
-                log.exception("lease sweep failed")
 
     # -- reads ---------------------------------------------------------------------------------
 

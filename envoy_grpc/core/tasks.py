@@ -10,9 +10,6 @@ with another claim: two agents never get the same task.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,14 +20,13 @@ from envoy_grpc.core import task_notices, task_states
 from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Caller
 from envoy_grpc.core.bus import Bus
+from envoy_grpc.core.sweeper import Sweeper
 from envoy_grpc.store import notices
 from envoy_grpc.store import project_events as events_store
 from envoy_grpc.store import tasks as store
 from envoy_grpc.store.coordination_types import TASK_STATES, TaskEventRow, TaskRow
-from envoy_grpc.store.db import Database, DatabaseClosedError
+from envoy_grpc.store.db import Database
 from envoy_grpc.store.messages import DeliveryView
-
-log = logging.getLogger(__name__)
 
 MAX_TITLE = 200
 MAX_TEXT = 10_000
@@ -74,16 +70,13 @@ class Tasks:
         self.bus = bus
         self.settings = settings
         self._now = clock
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = Sweeper("task sweep", self.settings.sweep_interval, self.sweep)
 
     def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_loop(), name="envoy-task-sweep")
+        self._sweeper.start()
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await self._sweeper.close()
 
     async def _commit(self, unit: Callable[[], tuple[TaskRow, list[DeliveryView]]]) -> TaskRow:
         task, deliveries = await self.db.write(unit)
@@ -331,16 +324,6 @@ class Tasks:
             )
             deliveries += notices.send(former, parts, now)
         return row, deliveries
-
-    async def _sweep_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.sweep_interval)
-            try:
-                await self.sweep()
-            except DatabaseClosedError:
-                return
-            except Exception:  # keep sweeping; the next round may succeed
-                log.exception("task sweep failed")
 
     # -- reads ---------------------------------------------------------------------------------
 
