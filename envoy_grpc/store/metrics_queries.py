@@ -6,8 +6,8 @@ from typing import Any
 
 from envoy_grpc.store.models import database_proxy
 
-# Same condition as the partial index `delivery_open (agent_id, sequence)`, so the count walks only
-# that index (unfinished deliveries), never the table.
+# Same condition as the partial index `delivery_open (agent_id, sequence)`, so the count walks that
+# index (unfinished deliveries only, already grouped by agent) instead of every delivery ever kept.
 PENDING_BY_AGENT = (
     "SELECT agent_id, count(*) FROM delivery "
     "WHERE state IN ('stored', 'delivered', 'surfaced') GROUP BY agent_id"
