@@ -19,6 +19,7 @@ from envoy_grpc import __version__, config
 from envoy_grpc.client_http import ApiError, Client
 from envoy_grpc.logs import setup_logging
 from envoy_grpc.mcp_tools.cli import mcp
+from envoy_grpc.ops_cli import backup, export
 
 
 def _environment() -> config.Config:
@@ -128,6 +129,13 @@ def cli() -> None:
     show_default=True,
     help="Seconds in-flight calls get to finish on SIGTERM/SIGINT.",
 )
+@click.option(
+    "--metrics",
+    type=click.Choice(["public", "operator"]),
+    default=None,
+    help="Who may scrape GET /metrics: public (no token) or operator (the operator token). "
+    "[default: public on loopback, operator otherwise]",
+)
 @click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
 @click.option(
     "--log-format",
@@ -151,6 +159,7 @@ def serve(
     retention: float,
     circuit_cooldown: float,
     shutdown_grace: float,
+    metrics: config.MetricsMode | None,
     log_level: str,
     log_format: str,
 ) -> None:
@@ -169,6 +178,7 @@ def serve(
         "data_dir": data_dir,
         "registration": registration,
         "socket": socket,
+        "metrics": metrics,
     }
     settings = replace(
         settings,
@@ -660,6 +670,8 @@ def _index_with_progress(client: Client, name: str, full: bool, timeout: float) 
 
 
 cli.add_command(mcp)
+cli.add_command(backup)
+cli.add_command(export)
 
 
 def main() -> None:

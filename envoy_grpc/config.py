@@ -10,6 +10,7 @@ from typing import Literal
 
 AuthMode = Literal["token", "trust"]
 RegistrationMode = Literal["open", "operator"]
+MetricsMode = Literal["public", "operator"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_GRPC_PORT = 9877
@@ -64,6 +65,8 @@ class Config:
     task_claim_timeout: float = 10 * 60.0
     # How often expired leases and stale task claims are swept.
     coordination_sweep_interval: float = 15.0
+    # Who may scrape GET /metrics: None = anyone on a loopback bind, the operator token otherwise.
+    metrics: MetricsMode | None = None
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -85,6 +88,13 @@ class Config:
         if self.registration is not None:
             return self.registration
         return "open" if is_loopback(self.host) else "operator"
+
+    @property
+    def metrics_mode(self) -> MetricsMode:
+        """Public on loopback unless told otherwise; operator token only anywhere else."""
+        if self.metrics is not None:
+            return self.metrics
+        return "public" if is_loopback(self.host) else "operator"
 
     def check(self) -> None:
         """Refuse settings that would be unsafe or cannot work, with a message saying why."""

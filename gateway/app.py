@@ -20,6 +20,7 @@ from google.protobuf import message as _message
 from envoy_grpc.server.methods import method_table
 from envoy_grpc.services.metadata import EXISTING_KEY
 from gateway import errors, mcp_mount, openapi, transcode, websocket
+from gateway.metrics import ROUTE, STREAMING, MetricsEndpoint
 from gateway.routes import Match, Route, RouteTable, build_routes, describe
 from gateway.sse import stream_events
 
@@ -49,9 +50,12 @@ def error_response(status_and_body: tuple[int, dict[str, Any]]) -> web.Response:
 class Gateway:
     """Serves the HTTP routes of every envoy.v1 RPC by calling it on `grpc_target`."""
 
-    def __init__(self, grpc_target: str, max_body: int = 1024 * 1024) -> None:
+    def __init__(
+        self, grpc_target: str, max_body: int = 1024 * 1024, metrics: MetricsEndpoint | None = None
+    ) -> None:
         self.grpc_target = grpc_target
         self.max_body = max_body
+        self.metrics = metrics
         self.table = RouteTable(build_routes(method_table().values()))
         self.channel = grpc.aio.insecure_channel(grpc_target, options=CHANNEL_OPTIONS)
         self._callables: dict[str, Callable[..., Any]] = {}
@@ -61,8 +65,11 @@ class Gateway:
         self._sockets = websocket.PushSockets(self.channel, FORWARDED_HEADERS)
 
     def app(self, host: str = "127.0.0.1") -> web.Application:
-        application = web.Application(client_max_size=self.max_body)
+        middlewares = [self.metrics.middleware()] if self.metrics is not None else []
+        application = web.Application(client_max_size=self.max_body, middlewares=middlewares)
         mcp_mount.mount(application, self.channel, host)
+        if self.metrics is not None:
+            application.router.add_get("/metrics", self.metrics.handle, allow_head=False)
         application.router.add_get("/openapi.json", self._serve_openapi)
         application.router.add_get("/", self._serve_index)
         application.router.add_get(websocket.PATH, self._sockets.handle, allow_head=False)
@@ -121,6 +128,8 @@ class Gateway:
         found = self.table.find(request.method, request.path)
         if isinstance(found, list):
             return self._no_route(request, found)
+        request[ROUTE] = found.route.template
+        request[STREAMING] = found.route.streaming
         try:
             message = await self._request_message(request, found)
         except RequestError as error:

@@ -49,6 +49,8 @@ from envoy_grpc.gen.envoy.v1 import (
 )
 from envoy_grpc.server import methods, reflection
 from envoy_grpc.server.interceptor import EnvoyInterceptor
+from envoy_grpc.server.metrics import Metrics
+from envoy_grpc.server.metrics_wiring import metrics_endpoint, server_metrics
 from envoy_grpc.services import unimplemented
 from envoy_grpc.services.agents import AgentService
 from envoy_grpc.services.code import CodeService
@@ -123,6 +125,9 @@ class RunningServer:
     health: health_aio.HealthServicer
     system: SystemService
     grpc_port: int
+    # Prometheus counters and gauges (served as GET /metrics by the gateway).
+    metrics: Metrics
+    authenticator: Authenticator
     http_port: int | None = None
     gateway: Gateway | None = None
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -234,8 +239,10 @@ async def start(config: Config) -> RunningServer:
         TaskSettings(config.task_claim_timeout, config.coordination_sweep_interval),
     )
     dependencies = Dependencies(db, registry, messaging.bus)
+    metrics = server_metrics(db, registry, messaging)
     server = grpc.aio.server(
-        interceptors=[EnvoyInterceptor(authenticator, methods.method_table())], options=SERVER_OPTIONS
+        interceptors=[EnvoyInterceptor(authenticator, methods.method_table(), metrics)],
+        options=SERVER_OPTIONS,
     )
     system = SystemService(registry, messaging)
     agents_pb2_grpc.add_AgentServiceServicer_to_server(
@@ -290,6 +297,8 @@ async def start(config: Config) -> RunningServer:
         health,
         system,
         grpc_port,
+        metrics,
+        authenticator,
     )
     log.info("gRPC listening on %s:%d", config.host, grpc_port)
     if config.http:
@@ -298,7 +307,11 @@ async def start(config: Config) -> RunningServer:
 
 
 async def _start_gateway(running: RunningServer) -> None:
-    gateway = Gateway(running.grpc_target, max_body=running.config.max_body)
+    gateway = Gateway(
+        running.grpc_target,
+        max_body=running.config.max_body,
+        metrics=metrics_endpoint(running.config, running.metrics, running.db, running.authenticator),
+    )
     try:
         running.http_port = await gateway.start(running.config.host, running.config.http_port)
     except OSError as error:

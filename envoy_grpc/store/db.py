@@ -71,6 +71,10 @@ class Database:
         self._checkpoint_task: asyncio.Task[None] | None = None
         self.groups_committed = 0
         self.units_committed = 0
+        # Units handed in (counted on the loop) and finished (counted on the writer): each counter
+        # has one writing thread, so their difference is the writer's queue depth without a lock.
+        self.units_submitted = 0
+        self.units_finished = 0
         # Writes submitted during one turn of the event loop travel to the writer together.
         self._batch: list[_Job] = []
 
@@ -95,12 +99,18 @@ class Database:
         future: asyncio.Future[Any] = loop.create_future()
         if not self._batch:
             loop.call_soon(self._hand_over)
+        self.units_submitted += 1
         self._batch.append((unit_of_work if transactional else _Untransacted(unit_of_work), loop, future))
         return future
 
     def _hand_over(self) -> None:
         batch, self._batch = self._batch, []
         self._jobs.put(batch)
+
+    @property
+    def queue_depth(self) -> int:
+        """Units of work handed in and not yet finished (waiting for the writer, or running)."""
+        return max(0, self.units_submitted - self.units_finished)
 
     async def read(self, query: Callable[[], T]) -> T:
         """Run `query` on a reader thread with that thread's own connection."""
@@ -132,6 +142,7 @@ class Database:
                     break
                 group.extend(batch)
             self._run_group(group)
+            self.units_finished += len(group)
             last_commit = time.monotonic()
             if stop_after:
                 break
