@@ -32,6 +32,7 @@ from envoy_grpc.core.knowledge import Knowledge
 from envoy_grpc.core.lease_guard import LeaseGuard
 from envoy_grpc.core.leases import Leases, LeaseSettings
 from envoy_grpc.core.messaging import DeliverySettings, Messaging
+from envoy_grpc.core.ratelimit import RateLimiter, RateLimits
 from envoy_grpc.core.sessions import Sessions
 from envoy_grpc.core.tasks import Tasks, TaskSettings
 from envoy_grpc.gen.envoy.v1 import (
@@ -47,7 +48,7 @@ from envoy_grpc.gen.envoy.v1 import (
     system_pb2_grpc,
     tasks_pb2_grpc,
 )
-from envoy_grpc.server import methods, reflection
+from envoy_grpc.server import methods, reflection, tls
 from envoy_grpc.server.interceptor import EnvoyInterceptor
 from envoy_grpc.services import unimplemented
 from envoy_grpc.services.agents import AgentService
@@ -125,6 +126,10 @@ class RunningServer:
     grpc_port: int
     http_port: int | None = None
     gateway: Gateway | None = None
+    # Per-caller token buckets (None when --rate-limit 0).
+    limiter: RateLimiter | None = None
+    # Where the gateway reaches the gRPC server: a loopback plaintext port when the public one is TLS.
+    gateway_target: str | None = None
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -179,7 +184,10 @@ def _bind(server: grpc.aio.Server, config: Config) -> int:
         f"[{config.host}]:{config.grpc_port}" if ":" in config.host else f"{config.host}:{config.grpc_port}"
     )
     try:
-        port = int(server.add_insecure_port(address))
+        if config.tls:
+            port = int(server.add_secure_port(address, tls.server_credentials(config)))
+        else:
+            port = int(server.add_insecure_port(address))
     except RuntimeError as error:
         raise StartupError(
             f"cannot listen for gRPC on {address}: {error}. Is another envoy-grpc already running there? "
@@ -212,6 +220,8 @@ async def start(config: Config) -> RunningServer:
         max_deliver=config.max_deliver,
         retention=config.retention,
         redelivery_interval=config.redelivery_interval,
+        max_streams_per_agent=config.max_streams_per_agent,
+        max_ack_pending=config.max_ack_pending,
     )
     messaging = Messaging(db, registry, Bus(circuits.allows), settings)
     messaging.start()
@@ -234,9 +244,9 @@ async def start(config: Config) -> RunningServer:
         TaskSettings(config.task_claim_timeout, config.coordination_sweep_interval),
     )
     dependencies = Dependencies(db, registry, messaging.bus)
-    server = grpc.aio.server(
-        interceptors=[EnvoyInterceptor(authenticator, methods.method_table())], options=SERVER_OPTIONS
-    )
+    limiter = RateLimiter(RateLimits(config.rate_limit, config.rate_burst)) if config.rate_limit > 0 else None
+    interceptor = EnvoyInterceptor(authenticator, methods.method_table(), limiter, config.request_deadline)
+    server = grpc.aio.server(interceptors=[interceptor], options=SERVER_OPTIONS)
     system = SystemService(registry, messaging)
     agents_pb2_grpc.add_AgentServiceServicer_to_server(
         AgentService(registry, config.registration_mode == "open"), server
@@ -265,6 +275,8 @@ async def start(config: Config) -> RunningServer:
     reflection.enable(server, [*service_names, "grpc.health.v1.Health"])
     try:
         grpc_port = _bind(server, config)
+        # The gateway calls the gRPC API in plaintext over loopback when the public port speaks TLS.
+        internal_port = server.add_insecure_port("127.0.0.1:0") if config.tls and config.http else None
     except StartupError:
         await messaging.close()
         await db.close()
@@ -290,17 +302,22 @@ async def start(config: Config) -> RunningServer:
         health,
         system,
         grpc_port,
+        limiter=limiter,
     )
-    log.info("gRPC listening on %s:%d", config.host, grpc_port)
+    if internal_port:
+        running.gateway_target = f"127.0.0.1:{internal_port}"
+    log.info("gRPC listening on %s:%d%s", config.host, grpc_port, " (TLS)" if config.tls else "")
     if config.http:
         await _start_gateway(running)
     return running
 
 
 async def _start_gateway(running: RunningServer) -> None:
-    gateway = Gateway(running.grpc_target, max_body=running.config.max_body)
+    config = running.config
+    gateway = Gateway(running.gateway_target or running.grpc_target, max_body=config.max_body)
+    ssl_context = tls.gateway_context(config) if config.tls else None
     try:
-        running.http_port = await gateway.start(running.config.host, running.config.http_port)
+        running.http_port = await gateway.start(config.host, config.http_port, ssl_context)
     except OSError as error:
         await running.stop(0)
         raise StartupError(
@@ -308,13 +325,20 @@ async def _start_gateway(running: RunningServer) -> None:
             f"Is another envoy-grpc already running there? Pick another port with --http-port (0 picks a free one)."
         ) from None
     running.gateway = gateway
-    log.info("HTTP gateway listening on %s:%d", running.config.host, running.http_port)
+    tls_note = " (HTTPS)" if ssl_context else ""
+    log.info("HTTP gateway listening on %s:%d%s", config.host, running.http_port, tls_note)
 
 
 async def serve(config: Config) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
     running = await start(config)
     mode = "open" if config.registration_mode == "open" else "operator only"
+    if not is_loopback(config.host) and not config.tls:
+        log.warning(
+            "INSECURE: listening on %s without TLS (--insecure-non-loopback): bearer tokens and messages "
+            "cross the network in clear text; use --tls-cert/--tls-key or a TLS proxy",
+            config.host,
+        )
     log.info(
         "envoy-grpc ready: data in %s, auth=%s, registration %s%s",
         config.data_dir,

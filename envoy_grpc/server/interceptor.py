@@ -1,13 +1,16 @@
-"""The one interceptor every envoy.v1 call passes through: authentication, required fields, errors.
+"""The one interceptor every envoy.v1 call passes through: authentication, rate limits, required
+fields, the server-side deadline, errors.
 
-It resolves the caller from the metadata into a ContextVar, checks the request's REQUIRED fields
-(read from the proto), and turns an `EnvoyError` into a `google.rpc.Status` with ErrorInfo and
+It resolves the caller from the metadata into a ContextVar, takes a token from the caller's rate
+limit bucket (core/ratelimit.py), checks the request's REQUIRED fields (read from the proto), bounds
+unary calls by the default deadline, and turns an `EnvoyError` into a `google.rpc.Status` with ErrorInfo and
 BadRequest details. Anything else a handler raises is logged and answered as INTERNAL, never as a
 bare UNKNOWN. Health and reflection calls are passed through untouched.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,6 +21,7 @@ from grpc_status import rpc_status
 
 from envoy_grpc import errors
 from envoy_grpc.core.auth import CALLER, Authenticator
+from envoy_grpc.core.ratelimit import RateLimiter
 from envoy_grpc.server.methods import MethodInfo, check_required
 
 log = logging.getLogger(__name__)
@@ -38,10 +42,33 @@ def _internal_error(method: str) -> errors.EnvoyError:
     )
 
 
+# Unary calls that may legitimately run for minutes: only the client's own deadline bounds them.
+NO_DEFAULT_DEADLINE = frozenset({"/envoy.v1.CodeService/IndexProject"})
+
+
+def _deadline_exceeded(method: str, seconds: float) -> errors.EnvoyError:
+    return errors.EnvoyError(
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        "DEADLINE_EXCEEDED",
+        f"{method} did not finish within the server's deadline of {seconds:g} s (--request-deadline); "
+        "a write may still have been committed, so retry only with an idempotency key or after checking",
+        metadata={"limit": f"{seconds:g}s", "method": method},
+    )
+
+
 class EnvoyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self, authenticator: Authenticator, methods: dict[str, MethodInfo]) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        methods: dict[str, MethodInfo],
+        limiter: RateLimiter | None = None,
+        deadline: float = 0.0,
+    ) -> None:
         self.authenticator = authenticator
         self.methods = methods
+        self.limiter = limiter
+        # Seconds a unary call may run before the server gives up on it (0 = no server deadline).
+        self.deadline = deadline
         # One wrapped handler per method, built on its first call: the hot path allocates nothing.
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
@@ -75,14 +102,31 @@ class EnvoyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return wrapped
 
     def _admit(self, request: Any, method: MethodInfo, context: grpc.aio.ServicerContext) -> None:
-        CALLER.set(self.authenticator.resolve(context.invocation_metadata() or (), method.auth))
+        caller = self.authenticator.resolve(context.invocation_metadata() or (), method.auth)
+        CALLER.set(caller)
+        if self.limiter is not None:
+            self.limiter.check(caller, context.peer() or "")
         check_required(request)
+
+    async def _run_unary(
+        self, inner: UnaryBehavior, request: Any, context: grpc.aio.ServicerContext, method: MethodInfo
+    ) -> Any:
+        if self.deadline <= 0 or method.path in NO_DEFAULT_DEADLINE:
+            return await inner(request, context)
+        scope = asyncio.timeout(self.deadline)
+        try:
+            async with scope:
+                return await inner(request, context)
+        except TimeoutError:
+            if scope.expired():  # ours, not a TimeoutError the handler raised itself
+                raise _deadline_exceeded(method.path, self.deadline) from None
+            raise
 
     def _wrap_unary(self, inner: UnaryBehavior, method: MethodInfo) -> UnaryBehavior:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
                 self._admit(request, method, context)
-                return await inner(request, context)
+                return await self._run_unary(inner, request, context, method)
             except errors.EnvoyError as error:
                 await abort_with(context, error)
             except grpc.aio.AbortError:
