@@ -4,6 +4,7 @@ default deadline, and the refusals of unsafe listening settings. Each is reporte
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -248,3 +249,17 @@ def test_limits_come_from_the_environment_and_bad_values_are_named() -> None:
         from_environment({"ENVOY_RATE_BURST": "lots"})
     with pytest.raises(ValueError, match="--rate-limit"):
         make_config(Path("/tmp"), rate_limit=-1).check()
+
+
+def test_serve_refuses_a_non_loopback_host_without_tls_and_says_what_to_do(spawn_server: Any) -> None:
+    process = spawn_server("--host", "0.0.0.0", wait=False)
+
+    code = process.process.wait(20)
+    wait_until = time.monotonic() + 5
+    while (
+        not any("--insecure-non-loopback" in line for line in process.log) and time.monotonic() < wait_until
+    ):
+        time.sleep(0.05)
+
+    assert code == 1
+    assert any("--tls-cert and --tls-key" in line and "clear text" in line for line in process.log)
