@@ -132,14 +132,14 @@ def cli() -> None:
     "--rate-limit",
     type=float,
     default=None,
-    help="Calls per second each agent may make, sustained [env ENVOY_RATE_LIMIT; default 500; 0 = off]. "
-    "The hook token gets 10x, the operator is exempt; over it is RESOURCE_EXHAUSTED / HTTP 429.",
+    help="Calls per second each agent may make, sustained [env ENVOY_RATE_LIMIT; default 1000; 0 = off]. "
+    "The hook token and anonymous callers get 10x, the operator is exempt; over it is RESOURCE_EXHAUSTED / HTTP 429.",
 )
 @click.option(
     "--rate-burst",
     type=int,
     default=None,
-    help="Calls an agent may make at once before the rate applies [env ENVOY_RATE_BURST; default 1000].",
+    help="Calls an agent may make at once before the rate applies [env ENVOY_RATE_BURST; default 2000].",
 )
 @click.option(
     "--max-streams-per-agent",

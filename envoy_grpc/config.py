@@ -67,8 +67,8 @@ class Config:
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     # Limits (README "Limits"). Calls per second and burst per agent (0 = no rate limit).
-    rate_limit: float = 500.0
-    rate_burst: int = 1000
+    rate_limit: float = 1000.0
+    rate_burst: int = 2000
     # Open Subscribe streams (gRPC, SSE, WebSocket) per agent (0 = no limit).
     max_streams_per_agent: int = 32
     # Pushed-but-unacknowledged deliveries a stream may hold before pushes pause (0 = no limit).

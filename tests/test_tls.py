@@ -129,3 +129,8 @@ def test_half_a_tls_configuration_is_refused(tmp_path: Path) -> None:
         Config(data_dir=tmp_path, tls_cert=cert).check()
     with pytest.raises(ValueError, match="is not a readable file"):
         Config(data_dir=tmp_path, tls_cert=cert, tls_key=tmp_path / "missing.pem").check()
+
+
+async def test_a_new_data_directory_is_private_to_its_user(server: Server) -> None:
+    mode = server.running.config.data_dir.stat().st_mode & 0o777
+    assert mode == 0o700

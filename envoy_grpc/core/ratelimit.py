@@ -6,10 +6,11 @@ is back (google.rpc.RetryInfo; the gateway turns it into HTTP 429 with `Retry-Af
 
 Who gets which bucket:
 - an agent: its own bucket, keyed by agent ID (its subagents have their own);
-- the hook token: one shared bucket `hook_factor` times larger, because every coding session's
+- the hook token: one shared bucket `shared_factor` times larger, because every coding session's
   hooks arrive through it;
 - the operator: exempt (it holds operator.token, a 0600 file, and runs administration and backups);
-- anonymous callers (health, stats, registration): one bucket per peer address.
+- anonymous callers (only health, stats and registration are public): one bucket per peer address,
+  `shared_factor` times larger, because every HTTP caller reaches us from the gateway's address.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ SWEEP_EVERY = 4096
 class RateLimits:
     """Sustained calls per second and burst size per caller; a rate of 0 turns limiting off."""
 
-    rate: float = 500.0
-    burst: int = 1000
-    hook_factor: float = 10.0
+    rate: float = 1000.0
+    burst: int = 2000
+    shared_factor: float = 10.0
 
     @property
     def enabled(self) -> bool:
@@ -74,7 +75,7 @@ class RateLimiter:
         """Count one call by `caller`; raise RATE_LIMITED when its bucket is empty."""
         if not self.limits.enabled or caller.is_operator:
             return
-        key, factor = _bucket_key(caller, peer, self.limits.hook_factor)
+        key, factor = _bucket_key(caller, peer, self.limits.shared_factor)
         now = self._clock()
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -95,12 +96,12 @@ class RateLimiter:
             del self._buckets[key]
 
 
-def _bucket_key(caller: Caller, peer: str, hook_factor: float) -> tuple[str, float]:
+def _bucket_key(caller: Caller, peer: str, shared_factor: float) -> tuple[str, float]:
     if caller.agent_id is not None:
         return f"agent:{caller.agent_id}", 1.0
     if caller.role == "hook":
-        return "hook", hook_factor
-    return f"anonymous:{_peer_host(peer)}", 1.0
+        return "hook", shared_factor
+    return f"anonymous:{_peer_host(peer)}", shared_factor
 
 
 def _peer_host(peer: str) -> str:

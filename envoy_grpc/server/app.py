@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import stat
 from dataclasses import dataclass, field
 
 import grpc
@@ -203,10 +204,23 @@ def _bind(server: grpc.aio.Server, config: Config) -> int:
     return port
 
 
+def _prepare_data_dir(config: Config) -> None:
+    """Create the data directory private to this user (0700): it holds the database and the tokens."""
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = stat.S_IMODE(config.data_dir.stat().st_mode)
+    if mode & 0o077:
+        log.warning(
+            "the data directory %s is accessible to other users (mode %o): they may read the database "
+            "and the token files; chmod 700 it",
+            config.data_dir,
+            mode,
+        )
+
+
 async def start(config: Config) -> RunningServer:
     """Open the database, start the gRPC server and the gateway; return once both accept calls."""
     config.check()
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    _prepare_data_dir(config)
     operator_token = tokens.load_or_create_token_file(config.operator_token_path)
     hook_token = tokens.load_or_create_token_file(config.hook_token_path)
     db = Database(config.db_path, readers=config.reader_threads)
