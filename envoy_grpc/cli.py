@@ -136,6 +136,59 @@ def cli() -> None:
     help="Who may scrape GET /metrics: public (no token) or operator (the operator token). "
     "[default: public on loopback, operator otherwise]",
 )
+@click.option(
+    "--rate-limit",
+    type=float,
+    default=None,
+    help="Calls per second each agent may make, sustained [env ENVOY_RATE_LIMIT; default 1000; 0 = off]. "
+    "The hook token and anonymous callers get 10x, the operator is exempt; over it is RESOURCE_EXHAUSTED / HTTP 429.",
+)
+@click.option(
+    "--rate-burst",
+    type=int,
+    default=None,
+    help="Calls an agent may make at once before the rate applies [env ENVOY_RATE_BURST; default 2000].",
+)
+@click.option(
+    "--max-streams-per-agent",
+    type=int,
+    default=None,
+    help="Open message streams (gRPC, SSE, WebSocket) per agent [env ENVOY_MAX_STREAMS_PER_AGENT; "
+    "default 32; 0 = no limit].",
+)
+@click.option(
+    "--max-ack-pending",
+    type=int,
+    default=None,
+    help="Pushed but unacknowledged messages a stream may hold; pushes pause until acks arrive "
+    "[env ENVOY_MAX_ACK_PENDING; default 1000; 0 = no limit].",
+)
+@click.option(
+    "--request-deadline",
+    type=float,
+    default=None,
+    help="Seconds a unary call may run on the server; IndexProject is exempt "
+    "[env ENVOY_REQUEST_DEADLINE; default 60; 0 = only the client's deadline].",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="PEM certificate (chain) for TLS on the gRPC port and the gateway [env ENVOY_TLS_CERT].",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="PEM private key for --tls-cert [env ENVOY_TLS_KEY].",
+)
+@click.option(
+    "--insecure-non-loopback",
+    is_flag=True,
+    default=False,
+    help="Listen beyond loopback without TLS (tokens in clear text); only behind a TLS proxy or on a "
+    "trusted network [env ENVOY_INSECURE_NON_LOOPBACK=1].",
+)
 @click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
 @click.option(
     "--log-format",
@@ -160,6 +213,14 @@ def serve(
     circuit_cooldown: float,
     shutdown_grace: float,
     metrics: config.MetricsMode | None,
+    rate_limit: float | None,
+    rate_burst: int | None,
+    max_streams_per_agent: int | None,
+    max_ack_pending: int | None,
+    request_deadline: float | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    insecure_non_loopback: bool,
     log_level: str,
     log_format: str,
 ) -> None:
@@ -179,6 +240,14 @@ def serve(
         "registration": registration,
         "socket": socket,
         "metrics": metrics,
+        "rate_limit": rate_limit,
+        "rate_burst": rate_burst,
+        "max_streams_per_agent": max_streams_per_agent,
+        "max_ack_pending": max_ack_pending,
+        "request_deadline": request_deadline,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
+        "insecure_non_loopback": insecure_non_loopback or None,
     }
     settings = replace(
         settings,

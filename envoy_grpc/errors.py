@@ -68,6 +68,8 @@ class EnvoyError(Exception):
     message: str
     violations: Sequence[FieldViolation] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # Seconds after which a retry may succeed (sent as google.rpc.RetryInfo; HTTP `Retry-After`).
+    retry_delay: float | None = None
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -94,11 +96,27 @@ class EnvoyError(Exception):
             detail = any_pb2.Any()
             detail.Pack(bad_request)
             status.details.append(detail)
+        if self.retry_delay is not None:
+            retry = error_details_pb2.RetryInfo()
+            retry.retry_delay.FromNanoseconds(int(self.retry_delay * 1e9))
+            detail = any_pb2.Any()
+            detail.Pack(retry)
+            status.details.append(detail)
         return status
 
 
 def http_status_for(code: int, reason: str) -> int:
     return HTTP_STATUS_BY_REASON.get(reason, HTTP_STATUS_BY_CODE.get(code, 500))
+
+
+def retry_delay_of(status: status_pb2.Status) -> float | None:
+    """The RetryInfo delay carried by a status, in seconds, or None."""
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            return float(retry.retry_delay.ToNanoseconds()) / 1e9
+    return None
 
 
 def reason_of(status: status_pb2.Status) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,7 +45,11 @@ def json_response(status: int, body: Any) -> web.Response:
 
 
 def error_response(status_and_body: tuple[int, dict[str, Any]]) -> web.Response:
-    return json_response(*status_and_body)
+    response = json_response(*status_and_body)
+    retry_after = errors.retry_after(status_and_body[1])
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    return response
 
 
 class Gateway:
@@ -76,7 +81,7 @@ class Gateway:
         application.router.add_route("*", "/{tail:.*}", self.handle)
         return application
 
-    async def start(self, host: str, port: int) -> int:
+    async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> int:
         # handler_cancellation: a stream's handler is cancelled when its client goes away, which
         # cancels the gRPC call behind it (otherwise it would linger until its next write fails).
         self._runner = web.AppRunner(
@@ -89,7 +94,7 @@ class Gateway:
             max_line_size=MAX_REQUEST_LINE,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_port=False)
+        site = web.TCPSite(self._runner, host, port, reuse_port=False, ssl_context=ssl_context)
         try:
             await site.start()
         except OSError:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import grpc
@@ -57,6 +58,18 @@ def local_error(
 ) -> tuple[int, dict[str, Any]]:
     """An error the gateway answers itself (no route, malformed JSON, body too large)."""
     return from_envoy_error(EnvoyError(code, reason, message), http_status)
+
+
+def retry_after(body: dict[str, Any]) -> str | None:
+    """The `Retry-After` header (whole seconds, at least 1) for an error carrying a RetryInfo."""
+    for detail in body.get("error", {}).get("details", ()):
+        if detail.get("@type", "").endswith("/google.rpc.RetryInfo"):
+            delay = str(detail.get("retryDelay", "1s")).removesuffix("s")
+            try:
+                return str(max(1, math.ceil(float(delay))))
+            except ValueError:
+                return "1"
+    return None
 
 
 def dumps(body: Any) -> str:

@@ -57,7 +57,11 @@ Metadata = tuple[tuple[str, str], ...]
 
 def _json_error(status_and_body: tuple[int, dict[str, Any]]) -> web.Response:
     status, body = status_and_body
-    return web.Response(status=status, text=errors.dumps(body), content_type="application/json")
+    response = web.Response(status=status, text=errors.dumps(body), content_type="application/json")
+    retry_after = errors.retry_after(body)
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    return response
 
 
 def _shutting_down() -> tuple[int, dict[str, Any]]:

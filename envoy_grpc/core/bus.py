@@ -3,6 +3,10 @@
 Each subscription has a bounded queue. A subscriber that falls behind is never allowed to grow
 memory: when its queue is full it is marked `missed`, its queue is emptied, and its stream goes back
 to the store to replay what it missed before going live again. Nobody else waits for it.
+
+Each subscription also keeps the message IDs it pushed that are not settled yet (acked, nak'd or
+terminated), so its stream can stop pushing at `max_ack_pending` and resume as acks arrive
+(JetStream's max_ack_pending); `Bus.settle` is how an ack reaches it.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class Subscription:
     # Something was not queued (queue full, or pushes paused by the circuit breaker): replay from the store.
     missed: bool = False
     closed: bool = False
+    # Message IDs pushed on this stream and not settled yet (flow control, see Messaging).
+    unacked: set[int] = field(default_factory=set)
+    # Set when something in `unacked` is settled, or the subscription closes.
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
 
     def offer(self, delivery: DeliveryView) -> None:
         if self.missed or self.closed:
@@ -63,6 +71,13 @@ class Subscription:
         self.closed = True
         self._empty()
         self.queue.put_nowait(CLOSED)
+        self.settled.set()
+
+    def settle(self, message_ids: Iterable[int]) -> None:
+        before = len(self.unacked)
+        self.unacked.difference_update(message_ids)
+        if len(self.unacked) < before:
+            self.settled.set()
 
     def _empty(self) -> None:
         while not self.queue.empty():
@@ -106,6 +121,14 @@ class Bus:
                     subscription.mark_missed()  # replayed once the circuit lets pushes through again
                 else:
                     subscription.offer(delivery)
+
+    def settle(self, agent_id: str, message_ids: Iterable[int]) -> None:
+        """`agent_id` acked (or nak'd, or terminated) these messages: free their flow-control slots."""
+        for subscription in self._subscriptions.get(agent_id, ()):
+            subscription.settle(message_ids)
+
+    def streams_of(self, agent_id: str) -> int:
+        return len(self._subscriptions.get(agent_id, ()))
 
     def live_agents(self) -> set[str]:
         return {agent for agent in self._subscriptions if self._allows(agent)}

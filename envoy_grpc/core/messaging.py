@@ -19,11 +19,13 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import grpc
+
 from envoy_grpc import errors
 from envoy_grpc.core import topics
 from envoy_grpc.core.agents import AgentRegistry
 from envoy_grpc.core.auth import Caller
-from envoy_grpc.core.bus import CLOSED, MISSED, Bus
+from envoy_grpc.core.bus import CLOSED, MISSED, Bus, Subscription
 from envoy_grpc.store import deliveries, topic_subscriptions
 from envoy_grpc.store import messages as store
 from envoy_grpc.store.db import Database, DatabaseClosedError
@@ -38,6 +40,9 @@ MAX_KEY = 200
 MAX_BATCH = 1000
 REPLAY_PAGE = 256
 LIVE_CHECK = 1.0
+# A stream held at max_ack_pending re-reads its unacked deliveries this often, to notice the ones
+# settled without an ack reaching the bus (surfaced into a session, expired, dead-lettered).
+ACK_PENDING_RECHECK = 2.0
 TYPES = ("direct", "handoff", "heartbeat", "system", "broadcast", "topic")
 
 
@@ -48,6 +53,9 @@ class DeliverySettings:
     retention: float = 7 * 24 * 3600.0
     redelivery_interval: float = 1.0
     push_record_interval: float = 0.02
+    # Open streams per agent, and pushed-but-unacked deliveries per stream (0 = no limit).
+    max_streams_per_agent: int = 32
+    max_ack_pending: int = 1000
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,23 @@ class Outgoing:
 
 class StreamClosed(Exception):
     """The server is shutting down; the client should resume from its last sequence."""
+
+
+class DeliveryStream:
+    """An open subscription: iterate it for deliveries; `aclose()` releases it (even if never iterated)."""
+
+    def __init__(self, deliveries: AsyncGenerator[DeliveryView, None], release: Callable[[], None]) -> None:
+        self._deliveries = deliveries
+        self._release: Callable[[], None] | None = release
+
+    def __aiter__(self) -> AsyncGenerator[DeliveryView, None]:
+        return self._deliveries
+
+    async def aclose(self) -> None:
+        if self._release is not None:
+            self._release()
+            self._release = None
+        await self._deliveries.aclose()
 
 
 def _body_hash(out: Outgoing) -> str:
@@ -343,7 +368,9 @@ class Messaging:
     async def ack(self, caller: Caller, message_id: str, agent_id: str) -> list[str]:
         number, recipient = _message_number(message_id), self._recipient(caller, agent_id)
         now = self._clock()
-        return await self.db.write(lambda: deliveries.ack(number, recipient, now))
+        acked = await self.db.write(lambda: deliveries.ack(number, recipient, now))
+        self.bus.settle(recipient, (number,))
+        return acked
 
     async def nak(self, caller: Caller, message_id: str, agent_id: str, delay: int) -> DeliveryView:
         if delay < 0:
@@ -351,6 +378,7 @@ class Messaging:
         number, recipient = _message_number(message_id), self._recipient(caller, agent_id)
         now = self._clock()
         result = await self.db.write(lambda: deliveries.nak(number, recipient, float(delay), now))
+        self.bus.settle(recipient, (number,))
         self._wake_housekeeping.set()
         return result
 
@@ -361,48 +389,79 @@ class Messaging:
 
     async def term(self, caller: Caller, message_id: str, agent_id: str) -> DeliveryView:
         number, recipient = _message_number(message_id), self._recipient(caller, agent_id)
-        return await self.db.write(lambda: deliveries.term(number, recipient))
+        result = await self.db.write(lambda: deliveries.term(number, recipient))
+        self.bus.settle(recipient, (number,))
+        return result
 
     # -- streaming -----------------------------------------------------------------------------
 
-    def stream(
-        self, caller: Caller, agent_id: str, after_sequence: int
-    ) -> AsyncGenerator[DeliveryView, None]:
-        """Check the caller may open the stream (raising before anything is sent), then return it."""
+    def stream(self, caller: Caller, agent_id: str, after_sequence: int) -> DeliveryStream:
+        """Check the caller may open the stream (raising before anything is sent), then open it."""
         self._check_self(caller, agent_id, "agent_id", "open its stream")
         if after_sequence < 0:
             raise errors.invalid_argument("after_sequence", "must be 0 (everything) or positive")
         if not self.registry.is_active(agent_id):
             raise errors.failed_precondition("AGENT_OFFLINE", f"agent {agent_id!r} is retired")
-        return self._stream(agent_id, after_sequence)
-
-    async def _stream(self, agent_id: str, after_sequence: int) -> AsyncGenerator[DeliveryView, None]:
-        """Replay open deliveries after `after_sequence`, then push new ones as they commit."""
+        limit = self.settings.max_streams_per_agent
+        # Counted and subscribed in one step (no await), so concurrent opens cannot overshoot.
+        if limit and self.bus.streams_of(agent_id) >= limit:
+            raise _too_many_streams(agent_id, limit)
         subscription = self.bus.subscribe(agent_id)
         self.registry.stream_opened(agent_id)
-        last = after_sequence
-        try:
-            while True:
-                subscription.missed = False
-                async for delivery in self._replay(agent_id, last):
-                    yield delivery
-                    last = delivery.sequence
-                while True:
-                    item = await subscription.queue.get()
-                    if item is CLOSED:
-                        raise StreamClosed()
-                    if item is MISSED:
-                        break
-                    assert isinstance(item, DeliveryView)
-                    if item.sequence <= last and not item.redelivery:
-                        continue
-                    yield item
-                    last = max(last, item.sequence)
-                while not self.registry.circuits.allows(agent_id) and not subscription.closed:
-                    await asyncio.sleep(LIVE_CHECK)
-        finally:
+
+        def release() -> None:
             self.bus.unsubscribe(subscription)
             self.registry.stream_closed(agent_id)
+
+        return DeliveryStream(self._stream(subscription, after_sequence), release)
+
+    async def _stream(
+        self, subscription: Subscription, after_sequence: int
+    ) -> AsyncGenerator[DeliveryView, None]:
+        """Replay open deliveries after `after_sequence`, then push new ones as they commit."""
+        agent_id = subscription.agent_id
+        last = after_sequence
+        while True:
+            subscription.missed = False
+            async for delivery in self._replay(agent_id, last):
+                await self._hold_for_acks(subscription, delivery)
+                yield delivery
+                last = delivery.sequence
+            while True:
+                item = await subscription.queue.get()
+                if item is CLOSED:
+                    raise StreamClosed()
+                if item is MISSED:
+                    break
+                assert isinstance(item, DeliveryView)
+                if item.sequence <= last and not item.redelivery:
+                    continue
+                await self._hold_for_acks(subscription, item)
+                yield item
+                last = max(last, item.sequence)
+            while not self.registry.circuits.allows(agent_id) and not subscription.closed:
+                await asyncio.sleep(LIVE_CHECK)
+
+    async def _hold_for_acks(self, subscription: Subscription, delivery: DeliveryView) -> None:
+        """Flow control: wait while the stream holds `max_ack_pending` unacked pushes.
+
+        A redelivery of a message already counted passes. Nothing is dropped while waiting: new
+        deliveries stay stored, and the stream replays them in sequence order once acks arrive.
+        """
+        limit = self.settings.max_ack_pending
+        message_id = delivery.message.message_id
+        while limit and message_id not in subscription.unacked and len(subscription.unacked) >= limit:
+            if subscription.closed:
+                raise StreamClosed()
+            subscription.settled.clear()
+            try:
+                await asyncio.wait_for(subscription.settled.wait(), ACK_PENDING_RECHECK)
+            except TimeoutError:
+                pending = list(subscription.unacked)
+                read = functools.partial(deliveries.still_open, subscription.agent_id, pending)
+                subscription.settle(set(pending) - await self.db.read(read))
+        if limit:
+            subscription.unacked.add(message_id)
 
     async def _replay(self, agent_id: str, after: int) -> AsyncGenerator[DeliveryView, None]:
         while True:
@@ -511,6 +570,16 @@ def _message_number(message_id: str) -> int:
     if not message_id.isdigit() or len(message_id) > 18:
         raise _message_not_found(message_id)
     return int(message_id)
+
+
+def _too_many_streams(agent_id: str, limit: int) -> errors.EnvoyError:
+    return errors.EnvoyError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "TOO_MANY_STREAMS",
+        f"agent {agent_id!r} already has {limit} open message streams, the limit "
+        "(--max-streams-per-agent); close one (every stream of an agent receives every message)",
+        metadata={"agentId": agent_id, "limit": str(limit)},
+    )
 
 
 def _message_not_found(message_id: str) -> errors.EnvoyError:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import stat
 from dataclasses import dataclass, field
 
 import grpc
@@ -32,6 +33,7 @@ from envoy_grpc.core.knowledge import Knowledge
 from envoy_grpc.core.lease_guard import LeaseGuard
 from envoy_grpc.core.leases import Leases, LeaseSettings
 from envoy_grpc.core.messaging import DeliverySettings, Messaging
+from envoy_grpc.core.ratelimit import RateLimiter, RateLimits
 from envoy_grpc.core.sessions import Sessions
 from envoy_grpc.core.tasks import Tasks, TaskSettings
 from envoy_grpc.gen.envoy.v1 import (
@@ -47,7 +49,7 @@ from envoy_grpc.gen.envoy.v1 import (
     system_pb2_grpc,
     tasks_pb2_grpc,
 )
-from envoy_grpc.server import methods, reflection
+from envoy_grpc.server import methods, reflection, tls
 from envoy_grpc.server.interceptor import EnvoyInterceptor
 from envoy_grpc.server.metrics import Metrics
 from envoy_grpc.server.metrics_wiring import metrics_endpoint, server_metrics
@@ -130,6 +132,10 @@ class RunningServer:
     authenticator: Authenticator
     http_port: int | None = None
     gateway: Gateway | None = None
+    # Per-caller token buckets (None when --rate-limit 0).
+    limiter: RateLimiter | None = None
+    # Where the gateway reaches the gRPC server: a loopback plaintext port when the public one is TLS.
+    gateway_target: str | None = None
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -184,7 +190,10 @@ def _bind(server: grpc.aio.Server, config: Config) -> int:
         f"[{config.host}]:{config.grpc_port}" if ":" in config.host else f"{config.host}:{config.grpc_port}"
     )
     try:
-        port = int(server.add_insecure_port(address))
+        if config.tls:
+            port = int(server.add_secure_port(address, tls.server_credentials(config)))
+        else:
+            port = int(server.add_insecure_port(address))
     except RuntimeError as error:
         raise StartupError(
             f"cannot listen for gRPC on {address}: {error}. Is another envoy-grpc already running there? "
@@ -200,10 +209,23 @@ def _bind(server: grpc.aio.Server, config: Config) -> int:
     return port
 
 
+def _prepare_data_dir(config: Config) -> None:
+    """Create the data directory private to this user (0700): it holds the database and the tokens."""
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = stat.S_IMODE(config.data_dir.stat().st_mode)
+    if mode & 0o077:
+        log.warning(
+            "the data directory %s is accessible to other users (mode %o): they may read the database "
+            "and the token files; chmod 700 it",
+            config.data_dir,
+            mode,
+        )
+
+
 async def start(config: Config) -> RunningServer:
     """Open the database, start the gRPC server and the gateway; return once both accept calls."""
     config.check()
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    _prepare_data_dir(config)
     operator_token = tokens.load_or_create_token_file(config.operator_token_path)
     hook_token = tokens.load_or_create_token_file(config.hook_token_path)
     db = Database(config.db_path, readers=config.reader_threads)
@@ -217,6 +239,8 @@ async def start(config: Config) -> RunningServer:
         max_deliver=config.max_deliver,
         retention=config.retention,
         redelivery_interval=config.redelivery_interval,
+        max_streams_per_agent=config.max_streams_per_agent,
+        max_ack_pending=config.max_ack_pending,
     )
     messaging = Messaging(db, registry, Bus(circuits.allows), settings)
     messaging.start()
@@ -240,10 +264,11 @@ async def start(config: Config) -> RunningServer:
     )
     dependencies = Dependencies(db, registry, messaging.bus)
     metrics = server_metrics(db, registry, messaging)
-    server = grpc.aio.server(
-        interceptors=[EnvoyInterceptor(authenticator, methods.method_table(), metrics)],
-        options=SERVER_OPTIONS,
+    limiter = RateLimiter(RateLimits(config.rate_limit, config.rate_burst)) if config.rate_limit > 0 else None
+    interceptor = EnvoyInterceptor(
+        authenticator, methods.method_table(), metrics, limiter, config.request_deadline
     )
+    server = grpc.aio.server(interceptors=[interceptor], options=SERVER_OPTIONS)
     system = SystemService(registry, messaging)
     agents_pb2_grpc.add_AgentServiceServicer_to_server(
         AgentService(registry, config.registration_mode == "open"), server
@@ -272,6 +297,8 @@ async def start(config: Config) -> RunningServer:
     reflection.enable(server, [*service_names, "grpc.health.v1.Health"])
     try:
         grpc_port = _bind(server, config)
+        # The gateway calls the gRPC API in plaintext over loopback when the public port speaks TLS.
+        internal_port = server.add_insecure_port("127.0.0.1:0") if config.tls and config.http else None
     except StartupError:
         await messaging.close()
         await db.close()
@@ -299,21 +326,26 @@ async def start(config: Config) -> RunningServer:
         grpc_port,
         metrics,
         authenticator,
+        limiter=limiter,
     )
-    log.info("gRPC listening on %s:%d", config.host, grpc_port)
+    if internal_port:
+        running.gateway_target = f"127.0.0.1:{internal_port}"
+    log.info("gRPC listening on %s:%d%s", config.host, grpc_port, " (TLS)" if config.tls else "")
     if config.http:
         await _start_gateway(running)
     return running
 
 
 async def _start_gateway(running: RunningServer) -> None:
+    config = running.config
     gateway = Gateway(
-        running.grpc_target,
-        max_body=running.config.max_body,
-        metrics=metrics_endpoint(running.config, running.metrics, running.db, running.authenticator),
+        running.gateway_target or running.grpc_target,
+        max_body=config.max_body,
+        metrics=metrics_endpoint(config, running.metrics, running.db, running.authenticator),
     )
+    ssl_context = tls.gateway_context(config) if config.tls else None
     try:
-        running.http_port = await gateway.start(running.config.host, running.config.http_port)
+        running.http_port = await gateway.start(config.host, config.http_port, ssl_context)
     except OSError as error:
         await running.stop(0)
         raise StartupError(
@@ -321,13 +353,20 @@ async def _start_gateway(running: RunningServer) -> None:
             f"Is another envoy-grpc already running there? Pick another port with --http-port (0 picks a free one)."
         ) from None
     running.gateway = gateway
-    log.info("HTTP gateway listening on %s:%d", running.config.host, running.http_port)
+    tls_note = " (HTTPS)" if ssl_context else ""
+    log.info("HTTP gateway listening on %s:%d%s", config.host, running.http_port, tls_note)
 
 
 async def serve(config: Config) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
     running = await start(config)
     mode = "open" if config.registration_mode == "open" else "operator only"
+    if not is_loopback(config.host) and not config.tls:
+        log.warning(
+            "INSECURE: listening on %s without TLS (--insecure-non-loopback): bearer tokens and messages "
+            "cross the network in clear text; use --tls-cert/--tls-key or a TLS proxy",
+            config.host,
+        )
     log.info(
         "envoy-grpc ready: data in %s, auth=%s, registration %s%s",
         config.data_dir,

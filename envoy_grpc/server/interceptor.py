@@ -1,7 +1,9 @@
-"""The one interceptor every envoy.v1 call passes through: authentication, required fields, errors.
+"""The one interceptor every envoy.v1 call passes through: authentication, rate limits, required
+fields, the server-side deadline, errors.
 
-It resolves the caller from the metadata into a ContextVar, checks the request's REQUIRED fields
-(read from the proto), and turns an `EnvoyError` into a `google.rpc.Status` with ErrorInfo and
+It resolves the caller from the metadata into a ContextVar, takes a token from the caller's rate
+limit bucket (core/ratelimit.py), checks the request's REQUIRED fields (read from the proto), bounds
+unary calls by the default deadline, and turns an `EnvoyError` into a `google.rpc.Status` with ErrorInfo and
 BadRequest details. Anything else a handler raises is logged and answered as INTERNAL, never as a
 bare UNKNOWN. Health and reflection calls are passed through untouched.
 """
@@ -20,6 +22,7 @@ from grpc_status import rpc_status
 
 from envoy_grpc import errors
 from envoy_grpc.core.auth import CALLER, Authenticator
+from envoy_grpc.core.ratelimit import RateLimiter
 from envoy_grpc.server.methods import MethodInfo, check_required
 from envoy_grpc.server.metrics import Metrics
 
@@ -41,13 +44,35 @@ def _internal_error(method: str) -> errors.EnvoyError:
     )
 
 
+# Unary calls that may legitimately run for minutes: only the client's own deadline bounds them.
+NO_DEFAULT_DEADLINE = frozenset({"/envoy.v1.CodeService/IndexProject"})
+
+
+def _deadline_exceeded(method: str, seconds: float) -> errors.EnvoyError:
+    return errors.EnvoyError(
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        "DEADLINE_EXCEEDED",
+        f"{method} did not finish within the server's deadline of {seconds:g} s (--request-deadline); "
+        "a write may still have been committed, so retry only with an idempotency key or after checking",
+        metadata={"limit": f"{seconds:g}s", "method": method},
+    )
+
+
 class EnvoyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def __init__(
-        self, authenticator: Authenticator, methods: dict[str, MethodInfo], metrics: Metrics | None = None
+        self,
+        authenticator: Authenticator,
+        methods: dict[str, MethodInfo],
+        metrics: Metrics | None = None,
+        limiter: RateLimiter | None = None,
+        deadline: float = 0.0,
     ) -> None:
         self.authenticator = authenticator
         self.methods = methods
         self.metrics = metrics
+        self.limiter = limiter
+        # Seconds a unary call may run before the server gives up on it (0 = no server deadline).
+        self.deadline = deadline
         # One wrapped handler per method, built on its first call: the hot path allocates nothing.
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
@@ -81,16 +106,38 @@ class EnvoyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return wrapped
 
     def _admit(self, request: Any, method: MethodInfo, context: grpc.aio.ServicerContext) -> None:
-        CALLER.set(self.authenticator.resolve(context.invocation_metadata() or (), method.auth))
+        caller = self.authenticator.resolve(context.invocation_metadata() or (), method.auth)
+        CALLER.set(caller)
+        if self.limiter is not None:
+            self.limiter.check(caller, context.peer() or "")
         check_required(request)
 
-    def _wrap_unary(self, inner: UnaryBehavior, method: MethodInfo, timed: bool = True) -> UnaryBehavior:
+    async def _run_unary(
+        self, inner: UnaryBehavior, request: Any, context: grpc.aio.ServicerContext, method: MethodInfo
+    ) -> Any:
+        if self.deadline <= 0 or method.path in NO_DEFAULT_DEADLINE:
+            return await inner(request, context)
+        scope = asyncio.timeout(self.deadline)
+        try:
+            async with scope:
+                return await inner(request, context)
+        except TimeoutError:
+            if scope.expired():  # ours, not a TimeoutError the handler raised itself
+                raise _deadline_exceeded(method.path, self.deadline) from None
+            raise
+
+    def _wrap_unary(self, inner: UnaryBehavior, method: MethodInfo, streaming: bool = False) -> UnaryBehavior:
+        """`streaming`: a server stream written with context.write, neither timed nor given a deadline."""
+
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
                 self._admit(request, method, context)
-                response = await inner(request, context)
+                if streaming:
+                    response = await inner(request, context)
+                else:
+                    response = await self._run_unary(inner, request, context, method)
                 code = _set_code(context, code)
                 return response
             except errors.EnvoyError as error:
@@ -108,14 +155,14 @@ class EnvoyInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 await abort_with(context, _internal_error(method.path))
             finally:
                 if self.metrics is not None:
-                    elapsed = time.perf_counter() - started if timed else None
+                    elapsed = None if streaming else time.perf_counter() - started
                     self.metrics.grpc_finished(method.path, code, elapsed)
 
         return behavior
 
     def _wrap_stream(self, inner: Any, method: MethodInfo) -> Any:
         if not inspect.isasyncgenfunction(inner):  # a handler that writes with context.write
-            return self._wrap_unary(inner, method, timed=False)
+            return self._wrap_unary(inner, method, streaming=True)
 
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             code = grpc.StatusCode.OK

@@ -215,3 +215,14 @@ def purge_finished(before: float, limit: int) -> int:
         return 0
     Delivery.delete().where(Delivery.message.in_(victims)).execute()
     return int(Message.delete().where(Message.id.in_(victims)).execute())
+
+
+def still_open(agent_id: str, message_ids: Iterable[int]) -> set[int]:
+    """Which of these messages still wait for `agent_id` (not acked, expired, dead or terminated)."""
+    wanted = list(message_ids)
+    if not wanted:
+        return set()
+    query = Delivery.select(Delivery.message).where(
+        (Delivery.agent_id == agent_id) & Delivery.message.in_(wanted) & Delivery.state.in_(OPEN_STATES)
+    )
+    return {int(row[0]) for row in _rows(query)}
