@@ -12,6 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    - create .venv, install, start the server in the foreground"
 	@echo "make test   - install test tools, lint (ruff, mypy, buf) and run the test suite"
+	@echo "make test-long - the full fault harness, fuzzers and a 20-minute soak (about 40 minutes)"
 	@echo "make lint   - ruff, mypy and buf lint only"
 	@echo "make proto  - regenerate the Python stubs and every client from proto/"
 	@echo "make clients - regenerate every client in clients/ from proto/ (clients-python, clients-go, ...)"
@@ -50,6 +51,13 @@ lint: $(DEV_STAMP) $(NODE_STAMP)
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The full versions of the fast slices in `make test`: 40 kills, hundreds of fuzz inputs per method
+# and route (plus schemathesis' coverage and stateful phases), the hostile inputs, a 20-minute soak.
+.PHONY: test-long
+test-long: $(DEV_STAMP)
+	$(BIN)/python -m bench.faults --kills 40 --seed 7
+	ENVOY_TEST_LONG=1 $(BIN)/pytest -s -o timeout=3600 tests/test_fuzz_grpc.py tests/test_fuzz_openapi.py tests/test_hostile_input.py tests/test_soak.py
 
 # One line per language; the commands and pinned generator versions are in scripts/clients/<lang>.sh.
 clients: clients-python clients-go clients-ts clients-rust

@@ -30,7 +30,7 @@ def _resume(request: web.Request, message: _message.Message) -> None:
     last_event_id = request.headers.get("Last-Event-ID", "").strip()
     if not last_event_id or RESUME_FIELD not in message.DESCRIPTOR.fields_by_name:
         return
-    if last_event_id.isdigit():
+    if last_event_id.isascii() and last_event_id.isdigit():
         setattr(message, RESUME_FIELD, int(last_event_id))
 
 

@@ -307,6 +307,6 @@ def _decode_page_token(token: str) -> str:
     except (ValueError, UnicodeDecodeError):
         raw = ""
     prefix, _, key = raw.partition(":")
-    if prefix != "agents" or not key or not all(part.isdigit() for part in key.split(".")):
+    if prefix != "agents" or not key or not all(part.isascii() and part.isdigit() for part in key.split(".")):
         raise errors.invalid_argument("page_token", "is not a token returned by a previous ListAgents call")
     return key

@@ -70,7 +70,7 @@ def text(field_path: str, value: str, limit: int, required: bool = False) -> str
 def number(value: str, not_found: errors.EnvoyError) -> int:
     """A decimal ID from the API; anything else names nothing, so it is NOT_FOUND."""
     value = value.strip()
-    if not value.isdigit() or len(value) > MAX_ID_DIGITS:
+    if not (value.isascii() and value.isdigit()) or len(value) > MAX_ID_DIGITS:
         raise not_found
     return int(value)
 
@@ -92,7 +92,7 @@ def page_after(token: str, kind: str) -> int:
     except (ValueError, UnicodeDecodeError):
         raw = ""
     prefix, _, last = raw.partition(":")
-    if prefix != kind or not last.isdigit():
+    if prefix != kind or not (last.isascii() and last.isdigit()):
         raise errors.invalid_argument("page_token", f"is not a token returned by a previous list of {kind}s")
     return int(last)
 

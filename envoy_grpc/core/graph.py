@@ -240,7 +240,7 @@ def _decode_page_token(token: str, fingerprint: str) -> tuple[bool, int]:
         kind, side, last_id, stamp = base64.urlsafe_b64decode(token.encode()).decode().split(":")
     except (ValueError, UnicodeDecodeError):
         kind, side, last_id, stamp = "", "", "", ""
-    if kind != "neighbors" or side not in ("out", "in") or not last_id.isdigit():
+    if kind != "neighbors" or side not in ("out", "in") or not (last_id.isascii() and last_id.isdigit()):
         raise errors.invalid_argument(
             "page_token", "is not a token returned by a previous ListNeighbors call"
         )

@@ -271,7 +271,7 @@ class Knowledge:
 def _number(position: str | None) -> int | None:
     if position is None:
         return None
-    if not position.isdigit():
+    if not (position.isascii() and position.isdigit()):
         raise errors.invalid_argument("page_token", "is not a token returned by a previous call")
     return int(position)
 

@@ -567,7 +567,7 @@ class Messaging:
 
 
 def _message_number(message_id: str) -> int:
-    if not message_id.isdigit() or len(message_id) > 18:
+    if not (message_id.isascii() and message_id.isdigit()) or len(message_id) > 18:
         raise _message_not_found(message_id)
     return int(message_id)
 

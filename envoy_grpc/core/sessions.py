@@ -323,7 +323,7 @@ def _decode_page_token(token: str, fingerprint: str) -> int | None:
         kind, last_id, stamp = base64.urlsafe_b64decode(token.encode()).decode().split(":")
     except (ValueError, UnicodeDecodeError):
         kind, last_id, stamp = "", "", ""
-    if kind != "history" or not last_id.isdigit():
+    if kind != "history" or not (last_id.isascii() and last_id.isdigit()):
         raise errors.invalid_argument(
             "page_token", "is not a token returned by a previous GetFileHistory call"
         )

@@ -24,7 +24,7 @@ HARNESS_METADATA = "x-envoy-harness-pid"
 def harness_pid(context: grpc.aio.ServicerContext) -> int | None:
     """The harness process `envoy-grpc hook` reported, if any (anything else is ignored)."""
     for key, value in context.invocation_metadata() or ():
-        if key == HARNESS_METADATA and isinstance(value, str) and value.isdigit():
+        if key == HARNESS_METADATA and isinstance(value, str) and value.isascii() and value.isdigit():
             return int(value)
     return None
 

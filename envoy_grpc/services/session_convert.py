@@ -12,6 +12,7 @@ from typing import Any
 
 from google.protobuf import json_format, message, struct_pb2
 
+from envoy_grpc import errors
 from envoy_grpc.core.project_events import CiStatus, DocSync, GateResult, HookResult, VerifyResult
 from envoy_grpc.gen.envoy.v1 import sessions_pb2 as pb
 from envoy_grpc.services.convert import timestamp
@@ -78,8 +79,13 @@ def struct_to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
 
 
 def seconds(request: message.Message, name: str) -> float | None:
-    """A Timestamp field as float seconds, or None when it was not sent."""
-    return float(getattr(request, name).ToMicroseconds()) / 1e6 if request.HasField(name) else None
+    """A Timestamp field as float seconds, or None when it was not sent; an invalid one is the caller's mistake."""
+    if not request.HasField(name):
+        return None
+    try:
+        return float(getattr(request, name).ToMicroseconds()) / 1e6
+    except ValueError as error:  # nanos outside 0..999,999,999 or seconds outside years 1..9999
+        raise errors.invalid_argument(name, f"must be a valid timestamp ({error})") from None
 
 
 # -- rows to protos ----------------------------------------------------------------------------
