@@ -343,6 +343,7 @@ def check_bench_smoke(server: ServerProcess, command: list[str], lang: str) -> N
         report = runner.expect("bench")
         assert runner.finish() == 0, runner.stderr
 
+    assert runner.names() == ["ready", "bench"], runner.events
     assert report["lang"] == lang
     assert report["received"] == 20
     assert report["msgs_per_s"] > 0
