@@ -6,23 +6,21 @@ clients/rust/Cargo.lock, a debug build into clients/rust/target) and run as the 
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from runner_checks import (
     ROOT,
+    SpawnServer,
+    build_runner,
     check_bad_request,
     check_bench_smoke,
     check_exchange,
     check_listen_across_restart,
     differences,
+    run,
 )
-from support import ServerProcess
 
 # The first test pays for a cold cargo build (about a minute on 2 cores); the stale check builds the
 # generator too. A runner that hangs still ends at its own --timeout.
@@ -34,48 +32,34 @@ CLIENT = ROOT / "clients" / "rust"
 
 @pytest.fixture(scope="session")
 def runner() -> list[str]:
-    if shutil.which("cargo") is None:
-        pytest.skip("cargo is needed for the Rust client")
-    subprocess.run([str(ROOT / "scripts" / "clients" / "rust.sh"), "build"], cwd=ROOT, check=True)
-    target = Path(os.environ.get("CARGO_TARGET_DIR", CLIENT / "target"))
-    return [str(target / "debug" / "examples" / "runner")]
+    return build_runner(LANG)
 
 
 def test_responder_and_initiator_exchange_a_message_and_ack_it(
-    runner: list[str], spawn_server: Callable[..., ServerProcess]
+    runner: list[str], spawn_server: SpawnServer
 ) -> None:
     check_exchange(spawn_server(), runner, LANG)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["graceful", "killed"])
 def test_listen_receives_every_message_once_across_a_server_restart(
-    runner: list[str], spawn_server: Callable[..., ServerProcess], stop_signal: signal.Signals
+    runner: list[str], spawn_server: SpawnServer, stop_signal: signal.Signals
 ) -> None:
-    server = spawn_server()
-
-    def restart() -> ServerProcess:
-        ports = ("--grpc-port", str(server.grpc_port), "--http-port", str(server.http_port))
-        return spawn_server(*ports, data_dir=server.data_dir)
-
-    check_listen_across_restart(server, runner, restart, stop_signal)
+    check_listen_across_restart(spawn_server, runner, stop_signal)
 
 
 def test_bad_request_prints_invalid_argument_naming_the_field(
-    runner: list[str], spawn_server: Callable[..., ServerProcess]
+    runner: list[str], spawn_server: SpawnServer
 ) -> None:
     check_bad_request(spawn_server(), runner)
 
 
-def test_bench_mode_reports_rate_and_latency(
-    runner: list[str], spawn_server: Callable[..., ServerProcess]
-) -> None:
+def test_bench_mode_reports_rate_and_latency(runner: list[str], spawn_server: SpawnServer) -> None:
     check_bench_smoke(spawn_server(), runner, LANG)
 
 
 def test_committed_generated_code_matches_the_proto(runner: list[str], tmp_path: Path) -> None:
     fresh = tmp_path / "gen"
-    subprocess.run(
-        [str(ROOT / "scripts" / "clients" / "rust.sh"), "generate", str(fresh)], cwd=ROOT, check=True
-    )
+    run([str(ROOT / "scripts" / "clients" / "rust.sh"), "generate", str(fresh)])
 
     assert differences(CLIENT / "src" / "gen", fresh) == [], "stale: run `make clients-rust` and commit"

@@ -6,22 +6,21 @@ build: npm ci from clients/ts/package-lock.json, then tsc) and run as `node dist
 
 from __future__ import annotations
 
-import shutil
 import signal
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from runner_checks import (
     ROOT,
+    SpawnServer,
+    build_runner,
     check_bad_request,
     check_bench_smoke,
     check_exchange,
     check_listen_across_restart,
     differences,
+    run,
 )
-from support import ServerProcess
 
 # The first test pays for `npm ci` and `tsc`; a runner that hangs still ends at its own --timeout.
 pytestmark = pytest.mark.timeout(300)
@@ -32,47 +31,34 @@ CLIENT = ROOT / "clients" / "ts"
 
 @pytest.fixture(scope="session")
 def runner() -> list[str]:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed for the TypeScript client")
-    subprocess.run([str(ROOT / "scripts" / "clients" / "ts.sh"), "build"], cwd=ROOT, check=True)
-    return ["node", str(CLIENT / "dist" / "examples" / "runner.js")]
+    return build_runner(LANG)
 
 
 def test_responder_and_initiator_exchange_a_message_and_ack_it(
-    runner: list[str], spawn_server: Callable[..., ServerProcess]
+    runner: list[str], spawn_server: SpawnServer
 ) -> None:
     check_exchange(spawn_server(), runner, LANG)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["graceful", "killed"])
 def test_listen_receives_every_message_once_across_a_server_restart(
-    runner: list[str], spawn_server: Callable[..., ServerProcess], stop_signal: signal.Signals
+    runner: list[str], spawn_server: SpawnServer, stop_signal: signal.Signals
 ) -> None:
-    server = spawn_server()
-
-    def restart() -> ServerProcess:
-        ports = ("--grpc-port", str(server.grpc_port), "--http-port", str(server.http_port))
-        return spawn_server(*ports, data_dir=server.data_dir)
-
-    check_listen_across_restart(server, runner, restart, stop_signal)
+    check_listen_across_restart(spawn_server, runner, stop_signal)
 
 
 def test_bad_request_prints_invalid_argument_naming_the_field(
-    runner: list[str], spawn_server: Callable[..., ServerProcess]
+    runner: list[str], spawn_server: SpawnServer
 ) -> None:
     check_bad_request(spawn_server(), runner)
 
 
-def test_bench_mode_reports_rate_and_latency(
-    runner: list[str], spawn_server: Callable[..., ServerProcess]
-) -> None:
+def test_bench_mode_reports_rate_and_latency(runner: list[str], spawn_server: SpawnServer) -> None:
     check_bench_smoke(spawn_server(), runner, LANG)
 
 
 def test_committed_generated_code_matches_the_proto(runner: list[str], tmp_path: Path) -> None:
-    subprocess.run(
-        [str(ROOT / "scripts" / "clients" / "ts.sh"), "generate", str(tmp_path)], cwd=ROOT, check=True
-    )
+    run([str(ROOT / "scripts" / "clients" / "ts.sh"), "generate", str(tmp_path)])
     fresh = tmp_path / "clients" / "ts" / "src" / "gen"
 
     assert differences(CLIENT / "src" / "gen", fresh) == [], "stale: run `make clients-ts` and commit"
