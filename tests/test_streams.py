@@ -10,6 +10,7 @@ import pytest
 from support import Server, auth, wait_for
 
 from envoy_grpc.gen.envoy.v1 import common_pb2, messages_pb2
+from envoy_grpc.store import deliveries
 
 TIMEOUT = 5.0
 
@@ -300,3 +301,26 @@ async def test_sse_tells_its_client_why_the_stream_ends_on_shutdown(server: Serv
 
     assert "event: error" in body
     assert '"code":"SHUTTING_DOWN"' in body
+
+
+async def test_a_push_recorded_after_its_ack_still_counts_without_reopening_the_delivery(
+    server: Server,
+) -> None:
+    # Pushes are recorded in batches, so an agent can ack a message before its push is written down.
+    sender, receiver = await agents(server, 2)
+    sent = await server.messages.SendMessage(direct("id2", "quick"), metadata=auth(sender))
+    await server.messages.AckMessage(
+        messages_pb2.AckMessageRequest(message_id=sent.message_id), metadata=auth(receiver)
+    )
+    pushed_at = 1_900_000_000.0
+    await server.running.db.write(
+        lambda: deliveries.record_pushes([(int(sent.message_id), "id2", pushed_at)], 30.0)
+    )
+
+    seen = await server.messages.ListDeliveries(
+        messages_pb2.ListDeliveriesRequest(message_id=sent.message_id), metadata=auth(sender)
+    )
+
+    [delivery] = seen.deliveries
+    assert delivery.state == messages_pb2.DELIVERY_STATE_ACKED
+    assert delivery.delivery_count == 1 and delivery.first_delivered_at.seconds == int(pushed_at)

@@ -23,11 +23,16 @@ from envoy_grpc.store.messages import (
 )
 from envoy_grpc.store.models import Delivery, Message
 
+# Pushes are recorded in batches after they happen, so the agent may have acked one already: it still
+# counts as an attempt and sets the first delivery time, but an acked delivery keeps its state and
+# gets no new ack-wait clock.
 _RECORD_PUSH = (
     "UPDATE delivery SET delivery_count = delivery_count + 1, "
     "state = CASE WHEN state = 'stored' THEN 'delivered' ELSE state END, "
-    "first_delivered_at = COALESCE(first_delivered_at, ?), last_delivered_at = ?, next_attempt_at = ? "
-    "WHERE message_id = ? AND agent_id = ? AND state IN ('stored', 'delivered', 'surfaced')"
+    "first_delivered_at = COALESCE(first_delivered_at, ?), "
+    "last_delivered_at = CASE WHEN state = 'acked' THEN COALESCE(last_delivered_at, ?1) ELSE ?1 END, "
+    "next_attempt_at = CASE WHEN state = 'acked' THEN next_attempt_at ELSE ? END "
+    "WHERE message_id = ? AND agent_id = ? AND state IN ('stored', 'delivered', 'surfaced', 'acked')"
 )
 _RECORD_POLL = (
     "UPDATE delivery SET state = CASE WHEN state = 'stored' THEN 'delivered' ELSE state END, "
@@ -38,7 +43,7 @@ _RECORD_POLL = (
 
 def record_pushes(pushes: Iterable[tuple[int, str, float]], ack_wait: float) -> None:
     """Count pushes on live streams: (message_id, agent_id, pushed_at). Starts each ack-wait clock."""
-    params = [(at, at, at + ack_wait, message_id, agent_id) for message_id, agent_id, at in pushes]
+    params = [(at, at + ack_wait, message_id, agent_id) for message_id, agent_id, at in pushes]
     if params:
         Delivery._meta.database.cursor().executemany(_RECORD_PUSH, params)
 
