@@ -109,16 +109,6 @@ def http_status_for(code: int, reason: str) -> int:
     return HTTP_STATUS_BY_REASON.get(reason, HTTP_STATUS_BY_CODE.get(code, 500))
 
 
-def retry_delay_of(status: status_pb2.Status) -> float | None:
-    """The RetryInfo delay carried by a status, in seconds, or None."""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            retry = error_details_pb2.RetryInfo()
-            detail.Unpack(retry)
-            return float(retry.retry_delay.ToNanoseconds()) / 1e9
-    return None
-
-
 def reason_of(status: status_pb2.Status) -> str:
     """The ErrorInfo reason carried by a status, or its code name when it has none."""
     for detail in status.details:

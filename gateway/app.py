@@ -44,14 +44,6 @@ def json_response(status: int, body: Any) -> web.Response:
     return web.Response(status=status, text=errors.dumps(body), content_type=JSON_TYPE)
 
 
-def error_response(status_and_body: tuple[int, dict[str, Any]]) -> web.Response:
-    response = json_response(*status_and_body)
-    retry_after = errors.retry_after(status_and_body[1])
-    if retry_after is not None:
-        response.headers["Retry-After"] = retry_after
-    return response
-
-
 class Gateway:
     """Serves the HTTP routes of every envoy.v1 RPC by calling it on `grpc_target`."""
 
@@ -138,10 +130,10 @@ class Gateway:
         try:
             message = await self._request_message(request, found)
         except RequestError as error:
-            return error_response(error.response)
+            return errors.http_response(error.response)
         metadata = tuple((h, request.headers[h]) for h in FORWARDED_HEADERS if h in request.headers)
         if not all(websocket.legal_metadata(value) for _, value in metadata):
-            return error_response(
+            return errors.http_response(
                 errors.local_error(
                     401,
                     grpc.StatusCode.UNAUTHENTICATED,
@@ -165,7 +157,7 @@ class Gateway:
 
     def _no_route(self, request: web.Request, allowed: list[str]) -> web.Response:
         if allowed:
-            response = error_response(
+            response = errors.http_response(
                 errors.local_error(
                     405,
                     grpc.StatusCode.UNIMPLEMENTED,
@@ -175,7 +167,7 @@ class Gateway:
             )
             response.headers["Allow"] = ", ".join(allowed)
             return response
-        return error_response(
+        return errors.http_response(
             errors.local_error(
                 404,
                 grpc.StatusCode.NOT_FOUND,
@@ -214,7 +206,7 @@ class Gateway:
         try:
             response = await call
         except grpc.aio.AioRpcError as error:
-            return error_response(errors.from_rpc_error(error))
+            return errors.http_response(errors.from_rpc_error(error))
         trailing = await call.trailing_metadata()
         existing = any(key == EXISTING_KEY and value == "true" for key, value in trailing or ())
         status = 200 if existing else route.method.http_success_code

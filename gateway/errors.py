@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import grpc
+from aiohttp import web
 from google.protobuf import json_format
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
@@ -70,6 +71,16 @@ def retry_after(body: dict[str, Any]) -> str | None:
             except ValueError:
                 return "1"
     return None
+
+
+def http_response(status_and_body: tuple[int, dict[str, Any]]) -> web.Response:
+    """The JSON error response, with `Retry-After` when the error says when to try again."""
+    status, body = status_and_body
+    response = web.Response(status=status, text=dumps(body), content_type="application/json")
+    delay = retry_after(body)
+    if delay is not None:
+        response.headers["Retry-After"] = delay
+    return response
 
 
 def dumps(body: Any) -> str:

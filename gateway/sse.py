@@ -78,11 +78,7 @@ async def stream_events(
             status, body = errors.from_call_outcome(
                 code, await call.details(), await call.trailing_metadata()
             )
-            refusal = web.Response(status=status, text=errors.dumps(body), content_type="application/json")
-            retry_after = errors.retry_after(body)
-            if retry_after is not None:
-                refusal.headers["Retry-After"] = retry_after
-            return refusal
+            return errors.http_response((status, body))
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )

@@ -55,15 +55,6 @@ SHUTTING_DOWN = (
 Metadata = tuple[tuple[str, str], ...]
 
 
-def _json_error(status_and_body: tuple[int, dict[str, Any]]) -> web.Response:
-    status, body = status_and_body
-    response = web.Response(status=status, text=errors.dumps(body), content_type="application/json")
-    retry_after = errors.retry_after(body)
-    if retry_after is not None:
-        response.headers["Retry-After"] = retry_after
-    return response
-
-
 def _shutting_down() -> tuple[int, dict[str, Any]]:
     return errors.local_error(503, grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN", SHUTTING_DOWN)
 
@@ -108,10 +99,10 @@ class PushSockets:
         """Check the request, open Subscribe, answer its refusal as JSON, or upgrade and serve frames."""
         stopping = self._stop_signal()
         if stopping.done():
-            return _json_error(_shutting_down())
+            return errors.http_response(_shutting_down())
         ws = web.WebSocketResponse(heartbeat=PING_INTERVAL)
         if not ws.can_prepare(request).ok:
-            response = _json_error(
+            response = errors.http_response(
                 errors.local_error(
                     426,
                     grpc.StatusCode.FAILED_PRECONDITION,
@@ -126,7 +117,7 @@ class PushSockets:
         try:
             subscribe = _subscribe_request(agent_id, request)
         except transcode.FieldTypeError as error:
-            return _json_error(
+            return errors.http_response(
                 errors.from_envoy_error(
                     domain.invalid_argument(
                         error.path, f"expected {error.expected}", reason="FIELD_TYPE", message=str(error)
@@ -136,7 +127,7 @@ class PushSockets:
         metadata = self._metadata(request)
         if not all(legal_metadata(value) for _, value in metadata):
             # gRPC refuses such a value locally (INTERNAL "Invalid metadata"); no real token has one.
-            return _json_error(
+            return errors.http_response(
                 errors.local_error(
                     401,
                     grpc.StatusCode.UNAUTHENTICATED,
@@ -152,7 +143,7 @@ class PushSockets:
             if call.done():
                 code = await call.code()
                 if code != grpc.StatusCode.OK:
-                    return _json_error(
+                    return errors.http_response(
                         errors.from_call_outcome(code, await call.details(), await call.trailing_metadata())
                     )
             await ws.prepare(request)
