@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	envoy "github.com/envoy-grpc/envoy-grpc/clients/go"
 	envoyv1 "github.com/envoy-grpc/envoy-grpc/clients/go/envoy/v1"
 )
 
@@ -23,12 +24,29 @@ func (r *runner) listen(ctx context.Context) error {
 			return err
 		}
 		emit(map[string]any{"event": "message", "message_id": msg.GetMessageId(), "sequence": msg.GetSequenceId(), "text": text(msg)})
-		if err := r.client.Ack(ctx, r.opts.agentID, msg.GetMessageId()); err != nil {
-			// Unacked, it is pushed again after the ack wait; the subscription drops that copy.
-			fmt.Fprintf(os.Stderr, "ack %s failed: %v\n", msg.GetMessageId(), err)
+		if err := r.ackSurely(ctx, msg.GetMessageId()); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// ackSurely acks, retrying while the server is away (a restart can outlast the client's own retries):
+// the subscription drops the redelivered copy, so a lost ack would never be sent again. ctx (--timeout)
+// bounds the wait.
+func (r *runner) ackSurely(ctx context.Context, messageID string) error {
+	for {
+		err := r.client.Ack(ctx, r.opts.agentID, messageID)
+		if err == nil || !envoy.Retryable(err) {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "ack %s failed: %v; retrying\n", messageID, err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // badRequest sends a message without parts; the server's INVALID_ARGUMENT is the expected result.

@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from envoy_client import EnvoyClient, Subscription, target_from_env
+from envoy_client import EnvoyClient, Subscription, is_retryable, target_from_env
 from envoy_client.gen.envoy.v1 import common_pb2, knowledge_pb2, messages_pb2, sessions_pb2
 
 LANG = "python"
@@ -149,12 +149,22 @@ class Runner:
                 sequence=message.sequence_id,
                 text=text_of(message),
             )
-            try:
-                await self.client.ack(self.args.agent_id, message.message_id)
-            except grpc.aio.AioRpcError as error:
-                # Unacked, it is pushed again after the ack wait; the subscription drops that copy.
-                print(f"ack {message.message_id} failed: {error.code().name}", file=sys.stderr)
+            await self.ack_surely(message.message_id)
         await inbox.close()
+
+    async def ack_surely(self, message_id: str) -> None:
+        """Ack, retrying while the server is away (a restart can outlast the client's own retries):
+        the subscription drops the redelivered copy, so a lost ack would never be sent again. The
+        mode's --timeout bounds the wait."""
+        while True:
+            try:
+                await self.client.ack(self.args.agent_id, message_id)
+                return
+            except grpc.aio.AioRpcError as error:
+                if not is_retryable(error):
+                    raise
+                print(f"ack {message_id} failed: {error.code().name}; retrying", file=sys.stderr)
+                await asyncio.sleep(0.5)
 
     async def bad_request(self) -> None:
         request = messages_pb2.SendMessageRequest(
