@@ -50,6 +50,7 @@ from envoy_grpc.gen.envoy.v1 import (
     tasks_pb2_grpc,
 )
 from envoy_grpc.server import methods, reflection, tls
+from envoy_grpc.server.handler_table import HandlerTable
 from envoy_grpc.server.interceptor import EnvoyInterceptor
 from envoy_grpc.server.metrics import Metrics
 from envoy_grpc.server.metrics_wiring import metrics_endpoint, server_metrics
@@ -171,9 +172,9 @@ class RunningServer:
         await self._stopped.wait()
 
 
-async def _register_health(server: grpc.aio.Server) -> health_aio.HealthServicer:
+async def _register_health(table: HandlerTable) -> health_aio.HealthServicer:
     health = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health, table)
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
     for service in methods.services():
         status = (
@@ -269,32 +270,34 @@ async def start(config: Config) -> RunningServer:
         authenticator, methods.method_table(), metrics, limiter, config.request_deadline
     )
     server = grpc.aio.server(interceptors=[interceptor], options=SERVER_OPTIONS)
+    table = HandlerTable()
     system = SystemService(registry, messaging)
     agents_pb2_grpc.add_AgentServiceServicer_to_server(
-        AgentService(registry, config.registration_mode == "open"), server
+        AgentService(registry, config.registration_mode == "open"), table
     )
-    system_pb2_grpc.add_SystemServiceServicer_to_server(system, server)
-    messages_pb2_grpc.add_MessageServiceServicer_to_server(MessageService(messaging), server)
-    sessions_pb2_grpc.add_SessionServiceServicer_to_server(SessionService(sessions, leases), server)
-    graph_pb2_grpc.add_GraphServiceServicer_to_server(GraphService(graph), server)
-    sessions_pb2_grpc.add_ProjectEventServiceServicer_to_server(ProjectEventService(sessions), server)
+    system_pb2_grpc.add_SystemServiceServicer_to_server(system, table)
+    messages_pb2_grpc.add_MessageServiceServicer_to_server(MessageService(messaging), table)
+    sessions_pb2_grpc.add_SessionServiceServicer_to_server(SessionService(sessions, leases), table)
+    graph_pb2_grpc.add_GraphServiceServicer_to_server(GraphService(graph), table)
+    sessions_pb2_grpc.add_ProjectEventServiceServicer_to_server(ProjectEventService(sessions), table)
     hooks_pb2_grpc.add_HookServiceServicer_to_server(
         HookService(
             HookAdapter(sessions, messaging, HookIdentities(registry), LeaseGuard(leases, messaging))
         ),
-        server,
+        table,
     )
-    knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(knowledge), server)
-    code_pb2_grpc.add_CodeServiceServicer_to_server(CodeService(code), server)
-    leases_pb2_grpc.add_LeaseServiceServicer_to_server(LeaseService(leases), server)
-    tasks_pb2_grpc.add_TaskServiceServicer_to_server(TaskService(tasks), server)
-    dependencies_pb2_grpc.add_DependencyServiceServicer_to_server(DependencyService(dependencies), server)
-    server.add_generic_rpc_handlers(
+    knowledge_pb2_grpc.add_KnowledgeServiceServicer_to_server(KnowledgeService(knowledge), table)
+    code_pb2_grpc.add_CodeServiceServicer_to_server(CodeService(code), table)
+    leases_pb2_grpc.add_LeaseServiceServicer_to_server(LeaseService(leases), table)
+    tasks_pb2_grpc.add_TaskServiceServicer_to_server(TaskService(tasks), table)
+    dependencies_pb2_grpc.add_DependencyServiceServicer_to_server(DependencyService(dependencies), table)
+    table.add_generic_rpc_handlers(
         [unimplemented.generic_handler(s) for s in methods.services() if s.full_name not in IMPLEMENTED]
     )
-    health = await _register_health(server)
+    health = await _register_health(table)
     service_names = [s.full_name for s in methods.services()]
-    reflection.enable(server, [*service_names, "grpc.health.v1.Health"])
+    reflection.enable(table, [*service_names, "grpc.health.v1.Health"])
+    server.add_generic_rpc_handlers([table])
     try:
         grpc_port = _bind(server, config)
         # The gateway calls the gRPC API in plaintext over loopback when the public port speaks TLS.

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
 from google.protobuf import descriptor_pool
 from grpc_reflection.v1alpha import reflection
+
+from envoy_grpc.server.handler_table import HandlerTable
 
 
 class _MethodAwarePool:
@@ -30,6 +31,6 @@ class _MethodAwarePool:
         return getattr(self._pool, name)
 
 
-def enable(server: grpc.aio.Server, service_names: list[str]) -> None:
+def enable(server: HandlerTable, service_names: list[str]) -> None:
     names = [*service_names, reflection.SERVICE_NAME]
     reflection.enable_server_reflection(names, server, pool=_MethodAwarePool(descriptor_pool.Default()))
