@@ -60,6 +60,7 @@ __all__ = [
     "Projection",
     "digest",
     "message",
+    "messages",
     "project_event",
     "scope",
     "session_event",
@@ -273,13 +274,36 @@ def _announces_a_record(message: MessageRow, parts: list[dict[str, Any]]) -> boo
     return message.topic.startswith("project.") and any(set(d) == {"kind", "event"} for d in data)
 
 
-def message(p: Projection, row: MessageRow) -> None:
-    parts: list[dict[str, Any]] = json.loads(row.parts_json)
-    if row.type == "heartbeat" or _announces_a_record(row, parts):
+def messages(p: Projection, rows: list[MessageRow]) -> None:
+    """A batch of messages at once: the busiest source, so their entities and edges are written with
+    one statement each rather than one per message."""
+    kept = []
+    for row in rows:
+        parts: list[dict[str, Any]] = json.loads(row.parts_json)
+        if row.type != "heartbeat" and not _announces_a_record(row, parts):
+            kept.append((row, _message_data(row, parts)))
+    if not kept:
         return
-    now = row.created_at
+    ids = p.records("Message", "", [(str(row.message_id), row.created_at, data) for row, data in kept])
+    edges = []
+    for row, _ in kept:
+        entity, now = ids[str(row.message_id)], row.created_at
+        edges.append((p.agent(row.sender, now), entity, "created", now))
+        for recipient in json.loads(row.recipients_json) or ([row.to] if row.to else []):
+            edges.append((entity, p.agent(recipient, now), "assigned_to", now))
+        session = p.session(row.context_id, now) if row.context_id else None
+        if session is not None:
+            edges.append((entity, session[0], "mentions", now))
+    p.edges(edges)
+
+
+def message(p: Projection, row: MessageRow) -> None:
+    messages(p, [row])
+
+
+def _message_data(row: MessageRow, parts: list[dict[str, Any]]) -> dict[str, Any]:
     text = next((part["text"] for part in parts if isinstance(part.get("text"), str)), "")
-    data = {
+    return {
         "message_id": row.message_id,
         "type": row.type,
         "sender": row.sender,
@@ -289,13 +313,6 @@ def message(p: Projection, row: MessageRow) -> None:
         "context_id": row.context_id,
         "text": _clip(text),
     }
-    entity = p.record("Message", str(row.message_id), "", now, data)
-    p.edge(p.agent(row.sender, now), entity, "created", now)
-    for recipient in json.loads(row.recipients_json) or ([row.to] if row.to else []):
-        p.edge(entity, p.agent(recipient, now), "assigned_to", now)
-    session = p.session(row.context_id, now) if row.context_id else None
-    if session is not None:
-        p.edge(entity, session[0], "mentions", now)
 
 
 def project_event(p: Projection, row: ProjectEventRow) -> None:

@@ -32,7 +32,9 @@ from typing import Any
 from envoy_grpc.core import graph_mapping as mapping
 from envoy_grpc.store import graph_feed as feed
 from envoy_grpc.store.db import Database, DatabaseClosedError
+from envoy_grpc.store.graph_feed import MessageRow
 from envoy_grpc.store.models import database_proxy
+from envoy_grpc.store.session_types import EventRow, ProjectEventRow
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +132,16 @@ class GraphProjector:
         events = feed.session_events_after(cursors["session_event"], size)
         messages = feed.messages_after(cursors["message"], size)
         project_events = feed.project_events_after(cursors["project_event"], size)
-        work: list[tuple[Projector, Any]] = [
-            *((mapping.session_event, row) for row in events),
-            *((mapping.message, row) for row in messages),
-            *((mapping.project_event, row) for row in project_events),
-        ]
-        edges_added = _project_carefully(work) if careful else _project(work)
+        if careful:
+            edges_added = _project_carefully(
+                [
+                    *((mapping.session_event, row) for row in events),
+                    *((mapping.message, row) for row in messages),
+                    *((mapping.project_event, row) for row in project_events),
+                ]
+            )
+        else:
+            edges_added = _project(events, messages, project_events)
         moved = {
             "session_event": events[-1].event_id if events else cursors["session_event"],
             "message": messages[-1].message_id if messages else cursors["message"],
@@ -144,7 +150,7 @@ class GraphProjector:
         if moved != cursors:
             feed.set_cursors(moved)
         full = size in (len(events), len(messages), len(project_events))
-        return BatchDone(moved, len(work), full, edges_added)
+        return BatchDone(moved, len(events) + len(messages) + len(project_events), full, edges_added)
 
     async def _run(self) -> None:
         seen = -1
@@ -164,10 +170,15 @@ class GraphProjector:
                 await asyncio.sleep(self.interval)
 
 
-def _project(work: list[tuple[Projector, Any]]) -> int:
+def _project(
+    events: list[EventRow], messages: list[MessageRow], project_events: list[ProjectEventRow]
+) -> int:
     projection = mapping.Projection()
-    for project, row in work:
-        project(projection, row)
+    for event in events:
+        mapping.session_event(projection, event)
+    mapping.messages(projection, messages)
+    for project_event in project_events:
+        mapping.project_event(projection, project_event)
     return projection.edges_added
 
 

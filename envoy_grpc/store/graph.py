@@ -223,6 +223,40 @@ def insert_entity(
     return int(cur.execute(_ENTITY_KEY, (kind, name, project)).fetchone()[0]), False
 
 
+_ENTITY_IDS = (
+    "SELECT name, id FROM graph_entity WHERE kind = ? AND project = ? "
+    "AND name IN (SELECT value FROM json_each(?))"
+)
+
+
+def insert_entities(
+    kind: str, project: str, items: list[tuple[str, float, dict[str, Any]]]
+) -> dict[str, int]:
+    """`insert_entity` for many records of one kind at once: `items` are (name, time, data). Returns
+    each name's entity ID (an existing entity is kept as it is). Two statements for the lot, so a
+    projector batch of messages costs a fraction of one call per record."""
+    cur = cursor()
+    cur.executemany(
+        _INSERT_NEW_ENTITY.removesuffix(" RETURNING id"),
+        [(kind, name, project, None, dumps(data) if data else "{}", now, now) for name, now, data in items],
+    )
+    names = dumps([name for name, _, _ in items])
+    return dict(cur.execute(_ENTITY_IDS, (kind, project, names)).fetchall())
+
+
+def add_edges(edges: list[tuple[int, int, str, float]]) -> int:
+    """Insert many (from, to, label, time) edges without data; those that exist are left alone.
+    Returns how many were created. The ends must exist (a missing one raises IntegrityError)."""
+    for label in {edge[2] for edge in edges}:
+        check_label(label)
+    cur = cursor()
+    cur.executemany(
+        _INSERT_EDGE + " ON CONFLICT DO NOTHING",
+        [(from_id, to_id, label, "{}", now) for from_id, to_id, label, now in edges],
+    )
+    return max(int(cur.rowcount), 0)
+
+
 def newest_entity_id() -> int:
     """The highest entity ID so far: every entity created later has a higher one."""
     return int(cursor().execute("SELECT MAX(id) FROM graph_entity").fetchone()[0] or 0)

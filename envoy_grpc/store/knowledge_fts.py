@@ -34,6 +34,14 @@ def put(doc_id: int, body: str) -> None:
     cur.execute("INSERT INTO knowledge_fts (rowid, body) VALUES (?, ?)", (doc_id, _clean(body)[:MAX_BODY]))
 
 
+def put_new(documents: list[tuple[int, str]]) -> None:
+    """Index the text of documents that have none yet: (document ID, text) each, in one statement."""
+    cursor().executemany(
+        "INSERT INTO knowledge_fts (rowid, body) VALUES (?, ?)",
+        [(doc_id, _clean(body)[:MAX_BODY]) for doc_id, body in documents],
+    )
+
+
 def drop(doc_ids: list[int]) -> None:
     if doc_ids:
         cursor().executemany("DELETE FROM knowledge_fts WHERE rowid = ?", [(d,) for d in doc_ids])

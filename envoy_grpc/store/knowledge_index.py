@@ -33,6 +33,33 @@ def index(kind: str, record_id: int, project: str | None, created_at: float, bod
     fts.put(int(row[0]), body)
 
 
+_EXISTING = (
+    "SELECT record_id, id FROM knowledge_doc WHERE kind = ? AND record_id IN (SELECT value FROM json_each(?))"
+)
+_INSERT_NEW = (
+    "INSERT INTO knowledge_doc (kind, record_id, project, created_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (kind, record_id) DO NOTHING"
+)
+
+
+def index_many(kind: str, records: list[tuple[int, str, float, str]]) -> None:
+    """`index` for many records of one kind: (record ID, project, time, text) each. Records seen for
+    the first time (the usual case for a cursor's new rows) cost one statement for the lot, with no
+    look-up of text to replace; the others are indexed one by one."""
+    cur = fts.cursor()
+    wanted = json.dumps([record_id for record_id, _, _, _ in records])
+    existing = dict(cur.execute(_EXISTING, (kind, wanted)).fetchall())
+    fresh = [record for record in records if record[0] not in existing]
+    for record_id, project, created_at, body in records:
+        if record_id in existing:
+            index(kind, record_id, project, created_at, body)
+    if not fresh:
+        return
+    cur.executemany(_INSERT_NEW, [(kind, r[0], r[1] or "", r[2]) for r in fresh])
+    ids = dict(cur.execute(_EXISTING, (kind, json.dumps([r[0] for r in fresh]))).fetchall())
+    fts.put_new([(ids[record_id], body) for record_id, _, _, body in fresh])
+
+
 def forget(kind: str, record_ids: Iterable[int]) -> int:
     """Remove the documents of these records; returns how many there were."""
     cur = fts.cursor()

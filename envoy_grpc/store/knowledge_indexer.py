@@ -128,7 +128,9 @@ def _index_handovers(rows: list[Any]) -> None:
 
 
 def _index_messages(rows: list[Any]) -> None:
+    documents = []
     for message_id, parts_json, created_at in rows:
         body = search_index.message_text(parts_json)
         if body:
-            search_index.index("Message", int(message_id), "", float(created_at), body)
+            documents.append((int(message_id), "", float(created_at), body))
+    search_index.index_many("Message", documents)
