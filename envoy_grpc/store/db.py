@@ -11,9 +11,9 @@ own connection (peewee keeps connections per thread), and WAL readers never bloc
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -64,7 +64,11 @@ class Database:
         self.path = path
         self.db = peewee.SqliteDatabase(str(path), pragmas=PRAGMAS, lock_type="IMMEDIATE", timeout=5)
         database_proxy.initialize(self.db)
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Batches for the writer. The loop wakes the writer only when it sleeps (`_work` is clear):
+        # a busy writer takes what arrived when it finishes a group, so under load handing work
+        # over costs no thread switch (on a shared core each one was several per write).
+        self._jobs: collections.deque[Any] = collections.deque()
+        self._work = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="envoy-writer", daemon=True)
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="envoy-reader")
         self._closed = False
@@ -105,7 +109,12 @@ class Database:
 
     def _hand_over(self) -> None:
         batch, self._batch = self._batch, []
-        self._jobs.put(batch)
+        self._hand(batch)
+
+    def _hand(self, item: Any) -> None:
+        self._jobs.append(item)
+        if not self._work.is_set():
+            self._work.set()
 
     @property
     def queue_depth(self) -> int:
@@ -123,30 +132,35 @@ class Database:
     def _write_loop(self) -> None:
         last_commit = 0.0
         while True:
-            first = self._jobs.get()
-            if first is _STOP:
-                break
-            group: list[_Job] = list(first)
-            stop_after = False
-            # Under a steady stream of writes (the last commit ended moments ago), wait a little
-            # for more, so more of them share one commit; an isolated write goes at once.
-            deadline = time.monotonic() + COMMIT_DELAY if time.monotonic() - last_commit < BUSY_GAP else 0.0
-            while len(group) < MAX_GROUP:
-                try:
-                    remaining = deadline - time.monotonic()
-                    batch = self._jobs.get(timeout=remaining) if remaining > 0 else self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if batch is _STOP:
-                    stop_after = True
-                    break
-                group.extend(batch)
-            self._run_group(group)
-            self.units_finished += len(group)
-            last_commit = time.monotonic()
+            self._wait_for_work()
+            # Under a steady stream of writes (the last commit ended moments ago), let more arrive
+            # so that more of them share one commit; an isolated write goes at once.
+            if time.monotonic() - last_commit < BUSY_GAP:
+                time.sleep(COMMIT_DELAY)
+            group, stop_after = self._take(MAX_GROUP)
+            if group:
+                self._run_group(group)
+                self.units_finished += len(group)
+                last_commit = time.monotonic()
             if stop_after:
                 break
         self._final_checkpoint()
+
+    def _wait_for_work(self) -> None:
+        if not self._jobs:
+            self._work.clear()
+            if not self._jobs:  # checked again after clearing: a batch handed over meanwhile set it
+                self._work.wait()
+
+    def _take(self, limit: int) -> tuple[list[_Job], bool]:
+        """Up to about `limit` units (whole batches) from the queue, and whether STOP was reached."""
+        group: list[_Job] = []
+        while self._jobs and len(group) < limit:
+            batch = self._jobs.popleft()
+            if batch is _STOP:
+                return group, True
+            group.extend(batch)
+        return group, False
 
     def _run_group(self, group: list[_Job]) -> None:
         for job in group:
@@ -215,7 +229,7 @@ class Database:
             self._checkpoint_task.cancel()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._readers.shutdown, True)
-        self._jobs.put(_STOP)
+        self._hand(_STOP)
         await loop.run_in_executor(None, self._writer.join)
         if self.groups_committed:
             log.info(
