@@ -71,8 +71,9 @@ class RateLimiter:
         # Calls refused so far, for /metrics and tests.
         self.refused = 0
 
-    def check(self, caller: Caller, peer: str) -> None:
-        """Count one call by `caller`; raise RATE_LIMITED when its bucket is empty."""
+    def check(self, caller: Caller, peer: Callable[[], str]) -> None:
+        """Count one call by `caller`; raise RATE_LIMITED when its bucket is empty. `peer` gives the
+        caller's address; it is asked only for anonymous callers."""
         if not self.limits.enabled or caller.is_operator:
             return
         key, factor = _bucket_key(caller, peer, self.limits.shared_factor)
@@ -96,12 +97,12 @@ class RateLimiter:
             del self._buckets[key]
 
 
-def _bucket_key(caller: Caller, peer: str, shared_factor: float) -> tuple[str, float]:
+def _bucket_key(caller: Caller, peer: Callable[[], str], shared_factor: float) -> tuple[str, float]:
     if caller.agent_id is not None:
         return f"agent:{caller.agent_id}", 1.0
     if caller.role == "hook":
         return "hook", shared_factor
-    return f"anonymous:{_peer_host(peer)}", shared_factor
+    return f"anonymous:{_peer_host(peer())}", shared_factor
 
 
 def _peer_host(peer: str) -> str:

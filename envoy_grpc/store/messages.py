@@ -29,7 +29,9 @@ FINISHED_STATES = ("acked", "expired", "dead_lettered", "terminated")
 DIRECT_TYPES = ("direct", "handoff", "heartbeat", "system")
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets every field through object.__setattr__ (1.6 µs to build one
+# against 0.2), and these are built several times for every message sent. Nothing mutates them.
+@dataclass(slots=True)
 class NewMessage:
     """A validated message, ready to store."""
 
@@ -47,7 +49,7 @@ class NewMessage:
     urgent: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class StoredMessage:
     message_id: int
     type: str
@@ -70,7 +72,7 @@ class StoredMessage:
         return parsed
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DeliveryView:
     """One recipient's delivery of a message, with the message."""
 
@@ -92,7 +94,7 @@ class DeliveryView:
         return self.message.message_id, self.agent_id
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SendResult:
     message: StoredMessage
     deliveries: list[DeliveryView]
@@ -309,13 +311,29 @@ def _existing(new: NewMessage) -> SendResult | None:
     return SendResult(_message_from(row[:-1]), [], existing=True)
 
 
+_LIFECYCLES = "SELECT agent_id, lifecycle FROM agent WHERE agent_id IN (?, ?)"
+
+
+def _active_pair(sender: str, to: str) -> None:
+    """`_active_agent` for the sender and the recipient of a direct message, in one statement."""
+    found = dict(_cursor().execute(_LIFECYCLES, (sender, to)).fetchall())
+    for agent_id, field_path in ((sender, "from"), (to, "to")):
+        lifecycle = found.get(agent_id)
+        if lifecycle != "active":
+            _active_agent(agent_id, field_path)  # raises the error that names what is wrong
+
+
 def insert_message(new: NewMessage, now: float) -> SendResult:
     """Store a message and one delivery per recipient; return what to publish after COMMIT."""
-    _active_agent(new.sender, "from")
+    direct = new.type in DIRECT_TYPES
+    if direct:
+        _active_pair(new.sender, new.to)
+    else:
+        _active_agent(new.sender, "from")
     existing = _existing(new)
     if existing is not None:
         return existing
-    recipients = _recipients(new)
+    recipients = [new.to] if direct else _recipients(new)
     cursor = _cursor()
     cursor.execute(
         _INSERT_MESSAGE,
@@ -359,9 +377,12 @@ def insert_message(new: NewMessage, now: float) -> SendResult:
         )
         for agent_id in recipients
     ]
-    cursor.executemany(
-        _INSERT_DELIVERY, [(message_id, d.agent_id, d.sequence, new.expires_at) for d in deliveries]
-    )
+    if len(deliveries) == 1:
+        cursor.execute(_INSERT_DELIVERY, (message_id, recipients[0], deliveries[0].sequence, new.expires_at))
+    else:
+        cursor.executemany(
+            _INSERT_DELIVERY, [(message_id, d.agent_id, d.sequence, new.expires_at) for d in deliveries]
+        )
     return SendResult(stored, deliveries, existing=False)
 
 
