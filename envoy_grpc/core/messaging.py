@@ -43,6 +43,8 @@ LIVE_CHECK = 1.0
 # A stream held at max_ack_pending re-reads its unacked deliveries this often, to notice the ones
 # settled without an ack reaching the bus (surfaced into a session, expired, dead-lettered).
 ACK_PENDING_RECHECK = 2.0
+# One encoder for every message: `json.dumps` with options builds a new JSONEncoder each time.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 TYPES = ("direct", "handoff", "heartbeat", "system", "broadcast", "topic")
 
 
@@ -146,7 +148,7 @@ def _check_parts(parts: Sequence[dict[str, Any]], prefix: str) -> str:
                 f"is {size} bytes; the limit is {MAX_PART_BYTES}",
                 reason="MESSAGE_TOO_LARGE",
             )
-    return json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT.encode(parts)
 
 
 class PushRecorder:

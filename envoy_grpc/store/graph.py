@@ -72,8 +72,12 @@ def cursor() -> Any:
     return database_proxy.cursor()
 
 
+# One encoder for every call: `json.dumps` with options builds a new JSONEncoder each time.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT.encode(value)
 
 
 def id_list(ids: Iterable[int]) -> str:

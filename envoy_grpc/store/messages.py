@@ -406,18 +406,20 @@ def insert_messages(batch: Sequence[NewMessage], now: float) -> list[SendResult]
         return [insert_message(new, now) for new in batch]
     for sender in {new.sender for new in batch}:
         _active_agent(sender, "from")
-    checked: dict[tuple[str, str, str], list[str]] = {}
+    # Messages with the same addressing share one recipient list and its JSON.
+    checked: dict[tuple[str, str, str], tuple[list[str], str]] = {}
     recipient_lists = []
     for new in batch:
         key = (new.type, new.to, new.topic)
         if key not in checked:
-            checked[key] = _recipients(new)
+            recipients = _recipients(new)
+            checked[key] = recipients, json.dumps(recipients)
         recipient_lists.append(checked[key])
     cursor = _cursor()
     row = cursor.execute(_LAST_MESSAGE_ID).fetchone()
     first_id = (int(row[0]) if row else 0) + 1
     wanted: dict[str, int] = {}
-    for recipients in recipient_lists:
+    for recipients, _ in recipient_lists:
         for agent_id in recipients:
             wanted[agent_id] = wanted.get(agent_id, 0) + 1
     next_sequence = {
@@ -426,9 +428,8 @@ def insert_messages(batch: Sequence[NewMessage], now: float) -> list[SendResult]
     }
     results: list[SendResult] = []
     message_rows, delivery_rows = [], []
-    for offset, (new, recipients) in enumerate(zip(batch, recipient_lists, strict=True)):
+    for offset, (new, (recipients, recipients_json)) in enumerate(zip(batch, recipient_lists, strict=True)):
         message_id = first_id + offset
-        recipients_json = json.dumps(recipients)
         message_rows.append(
             (
                 message_id,
