@@ -251,6 +251,52 @@ async def test_messages_and_project_events_become_entities(server: Server) -> No
     assert ("Message", "2") not in entities
 
 
+async def test_a_message_entity_holds_its_addressing_and_first_text_clipped(server: Server) -> None:
+    lead, first, second = await server.register("lead"), await server.register("a"), await server.register("b")
+    long_text = "é" * 600  # clipped by characters, not bytes
+    sends = [
+        {"to": "id2", "parts": [{"data": {"k": 1}}, {"text": long_text}, {"text": "second"}], "task_id": "t9"},
+        {"type": "broadcast", "parts": [{"url": "https://example.com/x"}]},
+    ]
+    for body in sends:
+        status, _ = await server.request("POST", "/messages", body, token=lead["token"])
+        assert status == 201
+    await server.running.graph.catch_up()
+
+    def read() -> list[dict[str, Any]]:
+        return [
+            store.get_entity(store.entity_ids_for("Message", name, "")[0]).data  # type: ignore[union-attr]
+            for name in ("1", "2")
+        ]
+
+    direct, broadcast = await server.running.db.read(read)
+    _, links = await everything(server)
+
+    assert direct == {
+        "message_id": 1,
+        "type": "direct",
+        "sender": "id1",
+        "to": "id2",
+        "task_id": "t9",
+        "text": "é" * 499 + "…",
+    }
+    assert broadcast == {"message_id": 2, "type": "broadcast", "sender": "id1", "text": ""}
+    assert {(m, label, a) for m, label, a in links if label in ("created", "assigned_to")} == {
+        (("Agent", "id1"), "created", ("Message", "1")),
+        (("Message", "1"), "assigned_to", ("Agent", "id2")),
+        (("Agent", "id1"), "created", ("Message", "2")),
+        (("Message", "2"), "assigned_to", ("Agent", "id2")),
+        (("Message", "2"), "assigned_to", ("Agent", "id3")),
+    }
+    assert (first["agent_id"], second["agent_id"]) == ("id2", "id3")
+    # Projecting the same messages again adds nothing, and the running counts match the rows.
+    before = await everything(server)
+    await server.running.graph.projector.reproject()
+    after = await everything(server)
+    assert after == before
+    await check_stats(server, *after)
+
+
 async def test_relation_hints_become_edges_once(server: Server) -> None:
     await record_session(server, "s1")
     relation = {

@@ -49,7 +49,7 @@ from collections.abc import Callable
 from typing import Any
 
 from envoy_grpc.core.graph_projection import Projection, digest, scope
-from envoy_grpc.store import graph
+from envoy_grpc.store import graph, graph_messages
 from envoy_grpc.store.graph_feed import MessageRow
 from envoy_grpc.store.project_events import AUDIT_PROJECT
 from envoy_grpc.store.session_types import EventRow, ProjectEventRow
@@ -69,7 +69,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead"})
-TEXT_LIMIT = 500
+TEXT_LIMIT = graph_messages.TEXT_LIMIT
 
 
 def _clip(value: Any) -> Any:
@@ -275,44 +275,34 @@ def _announces_a_record(message: MessageRow, parts: list[dict[str, Any]]) -> boo
 
 
 def messages(p: Projection, rows: list[MessageRow]) -> None:
-    """A batch of messages at once: the busiest source, so their entities and edges are written with
-    one statement each rather than one per message."""
-    kept = []
-    for row in rows:
-        parts: list[dict[str, Any]] = json.loads(row.parts_json)
-        if row.type != "heartbeat" and not _announces_a_record(row, parts):
-            kept.append((row, _message_data(row, parts)))
+    """A batch of messages at once: the busiest source, so their entities and edges are written in
+    set-based SQL (`envoy_grpc.store.graph_messages`), after the Agent entities they point to."""
+    kept = [row for row in rows if _projected(row)]
     if not kept:
         return
-    ids = p.records("Message", "", [(str(row.message_id), row.created_at, data) for row, data in kept])
-    edges = []
-    for row, _ in kept:
-        entity, now = ids[str(row.message_id)], row.created_at
-        edges.append((p.agent(row.sender, now), entity, "created", now))
-        for recipient in json.loads(row.recipients_json) or ([row.to] if row.to else []):
-            edges.append((entity, p.agent(recipient, now), "assigned_to", now))
-        session = p.session(row.context_id, now) if row.context_id else None
+    for row in kept:
+        p.agent(row.sender, row.created_at)
+        for recipient in graph_messages.recipients(row.recipients_json, row.to):
+            p.agent(recipient, row.created_at)
+    p.messages([row.message_id for row in kept])
+    for row in kept:
+        session = p.session(row.context_id, row.created_at) if row.context_id else None
         if session is not None:
-            edges.append((entity, session[0], "mentions", now))
-    p.edges(edges)
+            (entity,) = graph.entity_ids_for("Message", str(row.message_id), "")
+            p.edge(entity, session[0], "mentions", row.created_at)
 
 
 def message(p: Projection, row: MessageRow) -> None:
     messages(p, [row])
 
 
-def _message_data(row: MessageRow, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    text = next((part["text"] for part in parts if isinstance(part.get("text"), str)), "")
-    return {
-        "message_id": row.message_id,
-        "type": row.type,
-        "sender": row.sender,
-        "to": row.to or None,
-        "topic": row.topic or None,
-        "task_id": row.task_id,
-        "context_id": row.context_id,
-        "text": _clip(text),
-    }
+def _projected(row: MessageRow) -> bool:
+    """Heartbeats and the announcements of records the graph already has are not projected."""
+    if row.type == "heartbeat":
+        return False
+    if row.type != "handoff" and not row.topic.startswith("project."):
+        return True  # only these two can announce a record: no need to read the parts
+    return not _announces_a_record(row, json.loads(row.parts_json))
 
 
 def project_event(p: Projection, row: ProjectEventRow) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from envoy_grpc.store import graph, graph_feed
+from envoy_grpc.store import graph, graph_feed, graph_messages
 from envoy_grpc.store import sessions as sessions_store
 from envoy_grpc.store.session_types import SessionRow
 
@@ -64,21 +64,10 @@ class Projection:
         entity_id, _ = graph.insert_entity(kind, name, scope(kind, name, project), data=data, now=now)
         return entity_id
 
-    def records(
-        self, kind: str, project: str, items: list[tuple[str, float, dict[str, Any]]]
-    ) -> dict[str, int]:
-        """`record` for many records of one kind: (name, time, data) each; returns name -> ID."""
-        return graph.insert_entities(kind, scope(kind, "", project), items)
-
-    def edges(self, edges: list[tuple[int, int, str, float]]) -> None:
-        """`edge` (without data) for many edges, written together."""
-        new = []
-        for from_id, to_id, label, now in edges:
-            if (from_id, to_id, label) not in self._edges:
-                self._edges.add((from_id, to_id, label))
-                new.append((from_id, to_id, label, now))
-        if new:
-            self.edges_added += graph.add_edges(new)
+    def messages(self, message_ids: list[int]) -> None:
+        """The Message entities and their `created` / `assigned_to` edges of these messages."""
+        _, edges = graph_messages.project(message_ids)
+        self.edges_added += edges
 
     def edge(
         self, from_id: int, to_id: int, label: str, now: float, data: dict[str, Any] | None = None

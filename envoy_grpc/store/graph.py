@@ -176,6 +176,19 @@ _MERGE_ENTITY = (
 )
 
 
+_COUNT = (
+    "INSERT INTO graph_count (scope, key, n) VALUES (?, ?, ?) "
+    "ON CONFLICT (scope, key) DO UPDATE SET n = n + excluded.n"
+)
+
+
+def count_inserted(scope: str, key: str, n: int) -> None:
+    """Add `n` new entities of kind `key` (scope 'kind') or edges with label `key` (scope 'label')
+    to the running counts. Every insert into graph_entity or graph_edge calls this (migration 9)."""
+    if n > 0:
+        cursor().execute(_COUNT, (scope, key, n))
+
+
 def upsert_entity(
     kind: str,
     name: str,
@@ -195,6 +208,7 @@ def upsert_entity(
     row = cur.execute(_ENTITY_KEY, (kind, name, project)).fetchone()
     if row is None:
         cur.execute(_INSERT_ENTITY, (kind, name, project, file_path, patch, now, now))
+        count_inserted("kind", kind, 1)
         return int(cur.lastrowid)
     if data or file_path is not None:
         cur.execute(_MERGE_ENTITY, (file_path, patch, now, row[0]))
@@ -223,42 +237,9 @@ def insert_entity(
     patch = dumps(data) if data else "{}"
     row = cur.execute(_INSERT_NEW_ENTITY, (kind, name, project, file_path, patch, now, now)).fetchone()
     if row is not None:
+        count_inserted("kind", kind, 1)
         return int(row[0]), True
     return int(cur.execute(_ENTITY_KEY, (kind, name, project)).fetchone()[0]), False
-
-
-_ENTITY_IDS = (
-    "SELECT name, id FROM graph_entity WHERE kind = ? AND project = ? "
-    "AND name IN (SELECT value FROM json_each(?))"
-)
-
-
-def insert_entities(
-    kind: str, project: str, items: list[tuple[str, float, dict[str, Any]]]
-) -> dict[str, int]:
-    """`insert_entity` for many records of one kind at once: `items` are (name, time, data). Returns
-    each name's entity ID (an existing entity is kept as it is). Two statements for the lot, so a
-    projector batch of messages costs a fraction of one call per record."""
-    cur = cursor()
-    cur.executemany(
-        _INSERT_NEW_ENTITY.removesuffix(" RETURNING id"),
-        [(kind, name, project, None, dumps(data) if data else "{}", now, now) for name, now, data in items],
-    )
-    names = dumps([name for name, _, _ in items])
-    return dict(cur.execute(_ENTITY_IDS, (kind, project, names)).fetchall())
-
-
-def add_edges(edges: list[tuple[int, int, str, float]]) -> int:
-    """Insert many (from, to, label, time) edges without data; those that exist are left alone.
-    Returns how many were created. The ends must exist (a missing one raises IntegrityError)."""
-    for label in {edge[2] for edge in edges}:
-        check_label(label)
-    cur = cursor()
-    cur.executemany(
-        _INSERT_EDGE + " ON CONFLICT DO NOTHING",
-        [(from_id, to_id, label, "{}", now) for from_id, to_id, label, now in edges],
-    )
-    return max(int(cur.rowcount), 0)
 
 
 def newest_entity_id() -> int:
@@ -299,7 +280,9 @@ def add_edge(
         raise entity_not_found(missing, "to_id" if missing == to_id else "from_id") from None
     if cur.rowcount == 0:  # `fresh`, but it existed
         return int(cur.execute(_EDGE_KEY, (from_id, label, to_id)).fetchone()[0]), False
-    return int(cur.lastrowid), True
+    edge_id = int(cur.lastrowid)
+    count_inserted("label", label, 1)
+    return edge_id, True
 
 
 def delete_entities(ids: Iterable[int]) -> tuple[int, int]:

@@ -14,7 +14,7 @@ import peewee
 
 from envoy_grpc.store.code_schema import _v6_code, _v7_code_grams
 from envoy_grpc.store.coordination_schema import _v8_coordination
-from envoy_grpc.store.graph_schema import _v4_graph
+from envoy_grpc.store.graph_schema import _v4_graph, _v9_graph_counts
 from envoy_grpc.store.knowledge_schema import _v5_knowledge
 
 log = logging.getLogger(__name__)
@@ -375,6 +375,7 @@ MIGRATIONS: list[Migration] = [
     _v6_code,
     _v7_code_grams,
     _v8_coordination,
+    _v9_graph_counts,
 ]
 
 
