@@ -252,10 +252,18 @@ async def test_messages_and_project_events_become_entities(server: Server) -> No
 
 
 async def test_a_message_entity_holds_its_addressing_and_first_text_clipped(server: Server) -> None:
-    lead, first, second = await server.register("lead"), await server.register("a"), await server.register("b")
+    lead, first, second = (
+        await server.register("lead"),
+        await server.register("a"),
+        await server.register("b"),
+    )
     long_text = "é" * 600  # clipped by characters, not bytes
     sends = [
-        {"to": "id2", "parts": [{"data": {"k": 1}}, {"text": long_text}, {"text": "second"}], "task_id": "t9"},
+        {
+            "to": "id2",
+            "parts": [{"data": {"k": 1}}, {"text": long_text}, {"text": "second"}],
+            "task_id": "t9",
+        },
         {"type": "broadcast", "parts": [{"url": "https://example.com/x"}]},
     ]
     for body in sends:
