@@ -44,11 +44,9 @@ PRAGMAS = {
 CHECKPOINT_INTERVAL = 1.0
 MAX_GROUP = 256
 # Group commit under load: when writes keep coming (the previous commit ended less than BUSY_GAP
-# seconds before the next write arrived), the writer waits COMMIT_DELAY for more to join. A COMMIT
-# writes every page the group touched (~120 µs for a group of sends), so under 50 concurrent senders
-# 2 ms (about 7 units a commit) beat 1 ms (about 5) by some 10% in sends per second.
+# seconds before the next write arrived), the writer waits up to COMMIT_DELAY for more to join.
 BUSY_GAP = 0.001
-COMMIT_DELAY = 0.002
+COMMIT_DELAY = 0.001
 
 _Job = tuple[Callable[[], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
 _STOP = object()
