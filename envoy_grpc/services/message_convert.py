@@ -35,7 +35,9 @@ STATES = {
 }
 
 
-def part_to_dict(part: common_pb2.Part, path: str) -> dict[str, Any]:
+def part_to_dict(part: common_pb2.Part, prefix: str, index: int) -> dict[str, Any]:
+    """One part as stored; `{prefix}parts[{index}]` names it in the error (built only then: a batch
+    converts thousands of parts)."""
     kind = part.WhichOneof("content")
     if kind == "text":
         return {"text": part.text}
@@ -43,7 +45,9 @@ def part_to_dict(part: common_pb2.Part, path: str) -> dict[str, Any]:
         return {"url": part.url}
     if kind == "data":
         return {"data": plain_json(json_format.MessageToDict(part.data))}
-    raise errors.invalid_argument(path, "must have one of text, data or url", reason="INVALID_MESSAGE")
+    raise errors.invalid_argument(
+        f"{prefix}parts[{index}]", "must have one of text, data or url", reason="INVALID_MESSAGE"
+    )
 
 
 def plain_json(value: Any) -> Any:
@@ -65,7 +69,7 @@ def outgoing(request: messages_pb2.SendMessageRequest, prefix: str = "") -> Outg
         topic=request.topic,
         task_id=request.task_id if request.HasField("task_id") else None,
         context_id=request.context_id if request.HasField("context_id") else None,
-        parts=[part_to_dict(p, f"{prefix}parts[{i}]") for i, p in enumerate(request.parts)],
+        parts=[part_to_dict(p, prefix, i) for i, p in enumerate(request.parts)],
         idempotency_key=request.idempotency_key,
         ttl_seconds=request.ttl_seconds,
         require_ack=request.require_ack,
