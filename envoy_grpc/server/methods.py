@@ -109,15 +109,28 @@ class _Shape:
     nested: tuple[FieldDescriptor, ...]
 
 
-@functools.cache
-def _shape(descriptor: MessageDescriptor) -> _Shape:
-    nested = tuple(
-        field
-        for field in descriptor.fields
-        if field.message_type is not None
+def _may_nest(field: FieldDescriptor) -> bool:
+    return (
+        field.message_type is not None
         and not field.message_type.GetOptions().map_entry
         and not field.message_type.full_name.startswith("google.protobuf.")
     )
+
+
+@functools.cache
+def _can_miss(descriptor: MessageDescriptor, visiting: frozenset[str] = frozenset()) -> bool:
+    """Whether a message of this type can lack a REQUIRED field, here or at any depth."""
+    if any(_is_required(field) for field in descriptor.fields):
+        return True
+    inner = visiting | {descriptor.full_name}
+    nested = [field.message_type for field in descriptor.fields if _may_nest(field)]
+    return any(_can_miss(kind, inner) for kind in nested if kind is not None and kind.full_name not in inner)
+
+
+@functools.cache
+def _shape(descriptor: MessageDescriptor) -> _Shape:
+    # Only nested types that can lack something are walked: a message's parts, say, never are.
+    nested = tuple(field for field in descriptor.fields if _may_nest(field) and _can_miss(field.message_type))
     return _Shape(tuple(f for f in descriptor.fields if _is_required(f)), nested)
 
 
