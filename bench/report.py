@@ -164,6 +164,12 @@ def notes(measurements: list[Measurement]) -> list[str]:
             found.append(f"{name}: the server wrote {m.server_log_lines} log lines during the load.")
         if m.server != 1:
             found.append(f"{name}: measured on a fresh server of its own (server {m.server}).")
+        settled = m.figures.get("settled_before_s") or 0.0
+        if settled >= 1.0:
+            found.append(
+                f"{name}: started after {settled:.1f} s, when the server had finished the background work "
+                "(graph projection, search indexing) left by the scenarios before it."
+            )
     return found
 
 
