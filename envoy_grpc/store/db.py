@@ -42,6 +42,8 @@ PRAGMAS = {
     "wal_autocheckpoint": 0,
 }
 CHECKPOINT_INTERVAL = 1.0
+# A WAL longer than this (in 4 KiB frames: 64 MB) is checkpointed by the writer between two groups.
+WAL_RESTART_FRAMES = 16_384
 MAX_GROUP = 256
 # Group commit under load: when writes keep coming (the previous commit ended less than BUSY_GAP
 # seconds before the next write arrived), the writer waits up to COMMIT_DELAY for more to join.
@@ -79,6 +81,9 @@ class Database:
         # has one writing thread, so their difference is the writer's queue depth without a lock.
         self.units_submitted = 0
         self.units_finished = 0
+        # Set by the checkpoint loop when the WAL has grown past WAL_RESTART_FRAMES.
+        self._wal_too_long = False
+        self.wal_restarts = 0
         # Writes submitted during one turn of the event loop travel to the writer together.
         self._batch: list[_Job] = []
 
@@ -142,9 +147,31 @@ class Database:
                 self._run_group(group)
                 self.units_finished += len(group)
                 last_commit = time.monotonic()
+            if self._wal_too_long:
+                self._restart_wal()
             if stop_after:
                 break
         self._final_checkpoint()
+
+    def _restart_wal(self) -> None:
+        """Copy the whole WAL into the database and start it over, between two groups.
+
+        The passive checkpoints cannot do it under a steady stream of writes: frames keep arriving
+        while they copy, so the WAL is never found fully copied, never starts over, and grows (to
+        437 MB in 15 s of hook ingest, after which every read and commit was slower). Here the only
+        writer is the one checkpointing, so it completes (waiting up to busy_timeout for readers).
+        """
+        self._wal_too_long = False
+        started = time.monotonic()
+        try:
+            busy, frames, _ = self.db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except peewee.OperationalError as error:
+            log.warning("could not restart the WAL: %s", error)
+            return
+        log.debug(
+            "WAL restarted in %.1f ms (%d frames, busy=%d)", 1000 * (time.monotonic() - started), frames, busy
+        )
+        self.wal_restarts += 1
 
     def _wait_for_work(self) -> None:
         if not self._jobs:
@@ -212,7 +239,11 @@ class Database:
         while True:
             await asyncio.sleep(CHECKPOINT_INTERVAL)
             try:
-                await self.read(lambda: self.db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)"))
+                _, frames, _ = await self.read(
+                    lambda: self.db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                )
+                if frames > WAL_RESTART_FRAMES:
+                    self._wal_too_long = True  # the writer restarts it after its current group
             except DatabaseClosedError:
                 return
             except peewee.OperationalError as error:  # busy: try again next round
