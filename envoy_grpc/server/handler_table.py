@@ -49,7 +49,3 @@ class HandlerTable(grpc.GenericRpcHandler):  # type: ignore[misc]
             if handler is not None:
                 return handler
         return None
-
-    def methods(self) -> list[str]:
-        """The full names of the methods registered by name (for tests and diagnostics)."""
-        return sorted(self._by_method)

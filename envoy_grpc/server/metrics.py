@@ -98,7 +98,7 @@ class CallMetrics(Collector):
     """Calls by labels and status code, and latency histograms by labels, kept as plain numbers and
     turned into metric families when scraped. Updated on the event loop's thread only, so no lock:
     prometheus_client's Counter and Histogram take one per update, which was most of the 1.7 µs
-    these recorders cost every call (now ~0.4)."""
+    these recorders cost every call (now ~0.8)."""
 
     def __init__(self, counter: tuple[str, str], histogram: tuple[str, str], labels: tuple[str, ...]) -> None:
         self.counter, self.histogram, self.labels = counter, histogram, labels

@@ -45,30 +45,26 @@ FROM picked
 WHERE true
 ON CONFLICT (kind, name, project) DO NOTHING
 """
-_MESSAGE_ENTITY = (
-    "JOIN graph_entity AS e ON e.kind = 'Message' AND e.name = CAST(m.id AS TEXT) AND e.project = ''"
-)
-_CREATED = f"""
+
+
+def _edges(label: str, ends: str, agent_join: str) -> str:
+    """An `INSERT … SELECT` of one label's edges between each wanted message (`e`) and the Agent
+    entities `agent_join` finds (`a`); `ends` says which way the edge goes."""
+    return f"""
 INSERT INTO graph_edge (from_id, to_id, label, data_json, created_at)
-SELECT a.id, e.id, 'created', '{{}}', m.created_at
+SELECT {ends}, '{label}', '{{}}', m.created_at
 FROM json_each(?1) AS wanted
 JOIN message AS m ON m.id = wanted.value
-{_MESSAGE_ENTITY}
-JOIN graph_entity AS a ON a.kind = 'Agent' AND a.name = m.sender AND a.project = ''
+JOIN graph_entity AS e ON e.kind = 'Message' AND e.name = CAST(m.id AS TEXT) AND e.project = ''
+{agent_join}
 WHERE true
 ON CONFLICT DO NOTHING
 """
-_ASSIGNED = f"""
-INSERT INTO graph_edge (from_id, to_id, label, data_json, created_at)
-SELECT e.id, a.id, 'assigned_to', '{{}}', m.created_at
-FROM json_each(?1) AS wanted
-JOIN message AS m ON m.id = wanted.value
-{_MESSAGE_ENTITY}
-JOIN {_RECIPIENTS} AS r
-JOIN graph_entity AS a ON a.kind = 'Agent' AND a.name = r.value AND a.project = ''
-WHERE true
-ON CONFLICT DO NOTHING
-"""
+
+
+_AGENT = "JOIN graph_entity AS a ON a.kind = 'Agent' AND a.project = '' AND a.name = "
+_CREATED = _edges("created", "a.id, e.id", _AGENT + "m.sender")
+_ASSIGNED = _edges("assigned_to", "e.id, a.id", f"JOIN {_RECIPIENTS} AS r\n" + _AGENT + "r.value")
 
 
 def recipients(recipients_json: str, to: str) -> list[str]:
